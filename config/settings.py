@@ -1,0 +1,231 @@
+"""posdesk settings. Every value comes from an environment variable with an embedded default;
+`.env.example` documents each one. Nothing here is edited per deployment."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from django.utils.translation import gettext_lazy as _
+
+from config.env import data_dir, env
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+PACKAGE_DIR = BASE_DIR / "posdesk"
+DATA_DIR = data_dir()
+
+# --- deployment profile -------------------------------------------------------------------
+# POSDESK_ENV=production switches on every transport-security default; each one can still be
+# overridden by its own variable (e.g. behind a TLS-terminating proxy on loopback).
+PRODUCTION = env.str("POSDESK_ENV", default="embedded") == "production"
+DEBUG = env.bool("POSDESK_DEBUG", default=False)
+_DEV_SECRET = "posdesk-embedded-insecure-key-change-me-0123456789abcdefghijklmnop"  # noqa: S105
+SECRET_KEY = env.str("POSDESK_SECRET_KEY", default="" if PRODUCTION else _DEV_SECRET)
+if not SECRET_KEY:
+    raise RuntimeError("POSDESK_SECRET_KEY must be set when POSDESK_ENV=production")
+ALLOWED_HOSTS = env.list("POSDESK_ALLOWED_HOSTS", default=["127.0.0.1", "localhost", "[::1]", "testserver"])
+CSRF_TRUSTED_ORIGINS = env.list("POSDESK_CSRF_TRUSTED_ORIGINS", default=[])
+
+SECURE_SSL_REDIRECT = env.bool("POSDESK_SECURE_SSL_REDIRECT", default=PRODUCTION)
+SESSION_COOKIE_SECURE = env.bool("POSDESK_SECURE_COOKIES", default=PRODUCTION)
+CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE
+SECURE_HSTS_SECONDS = env.int("POSDESK_HSTS_SECONDS", default=31_536_000 if PRODUCTION else 0)
+SECURE_HSTS_INCLUDE_SUBDOMAINS = PRODUCTION
+SECURE_HSTS_PRELOAD = PRODUCTION
+SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https") if env.bool("POSDESK_BEHIND_PROXY", default=False) else None
+SECURE_REFERRER_POLICY = "same-origin"
+SECURE_CONTENT_TYPE_NOSNIFF = True
+X_FRAME_OPTIONS = "DENY"
+SESSION_COOKIE_HTTPONLY = True
+SESSION_COOKIE_AGE = env.int("POSDESK_SESSION_SECONDS", default=12 * 3600)
+
+# --- applications -------------------------------------------------------------------------
+INSTALLED_APPS = [
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "whitenoise.runserver_nostatic",
+    "django.contrib.staticfiles",
+    "ninja",
+    "django_htmx",
+    "template_partials",
+    # domain apps, lowest layer first (docs/architecture.md)
+    "posdesk.core",
+    "posdesk.accounts",
+    "posdesk.audit",
+    "posdesk.merchants",
+    "posdesk.terminals",
+    "posdesk.outbox",
+    "posdesk.tickets",
+    # adapters
+    "posdesk.console",
+    "posdesk.portal",
+    "posdesk.demo",
+]
+
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.locale.LocaleMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "django_htmx.middleware.HtmxMiddleware",
+    "posdesk.core.middleware.RequestLogMiddleware",
+]
+
+ROOT_URLCONF = "config.urls"
+WSGI_APPLICATION = "config.wsgi.application"
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [BASE_DIR / "templates"],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.template.context_processors.i18n",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+            ],
+        },
+    }
+]
+
+# --- database -----------------------------------------------------------------------------
+DATABASES = {
+    "default": env.db_url("DATABASE_URL", default=f"sqlite:///{DATA_DIR / 'posdesk.sqlite3'}"),
+}
+if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+    DATABASES["default"]["OPTIONS"] = {
+        # WAL lets readers run beside the one writer; IMMEDIATE takes the write lock up front so
+        # two writers queue on `timeout` instead of failing with "database is locked".
+        "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA foreign_keys=ON;",
+        "transaction_mode": "IMMEDIATE",
+        "timeout": 30,
+    }
+else:
+    DATABASES["default"]["CONN_MAX_AGE"] = env.int("POSDESK_DB_CONN_MAX_AGE", default=60)
+    DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+# --- cache (login throttling, OTP attempts) ------------------------------------------------
+REDIS_URL = env.str("REDIS_URL", default="")
+if REDIS_URL:
+    CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}}
+else:
+    CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.filebased.FileBasedCache",
+            "LOCATION": str(DATA_DIR / "cache"),
+        }
+    }
+
+# --- auth ---------------------------------------------------------------------------------
+AUTH_USER_MODEL = "accounts.User"
+PASSWORD_HASHERS = [
+    "django.contrib.auth.hashers.Argon2PasswordHasher",
+    "django.contrib.auth.hashers.PBKDF2PasswordHasher",
+]
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator", "OPTIONS": {"min_length": 8}},
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+]
+LOGIN_URL = "console:login"
+LOGIN_REDIRECT_URL = "console:queue"
+LOGIN_FAILURES_ALLOWED = env.int("POSDESK_LOGIN_FAILURES_ALLOWED", default=5)
+LOGIN_LOCKOUT_SECONDS = env.int("POSDESK_LOGIN_LOCKOUT_SECONDS", default=900)
+OTP_TTL_SECONDS = env.int("POSDESK_OTP_TTL_SECONDS", default=300)
+OTP_RESEND_SECONDS = env.int("POSDESK_OTP_RESEND_SECONDS", default=60)
+
+# --- i18n ---------------------------------------------------------------------------------
+LANGUAGE_CODE = "zh-hans"
+LANGUAGES = [("zh-hans", _("Simplified Chinese")), ("en", _("English"))]
+LOCALE_PATHS = [PACKAGE_DIR / "locale"]
+USE_I18N = True
+TIME_ZONE = "Asia/Shanghai"
+USE_TZ = True
+
+# --- static and uploads -------------------------------------------------------------------
+STATIC_URL = "/static/"
+STATIC_ROOT = env.str("POSDESK_STATIC_ROOT", default=str(DATA_DIR / "static"))
+STATICFILES_DIRS = [PACKAGE_DIR / "static"]
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {"BACKEND": "whitenoise.storage.CompressedStaticFilesStorage"},
+}
+MEDIA_ROOT = env.str("POSDESK_MEDIA_ROOT", default=str(DATA_DIR / "media"))
+MEDIA_URL = "/media/"
+ATTACHMENT_MAX_BYTES = env.int("POSDESK_ATTACHMENT_MAX_BYTES", default=10 * 1024 * 1024)
+DATA_UPLOAD_MAX_MEMORY_SIZE = ATTACHMENT_MAX_BYTES + 1024 * 1024
+FILE_UPLOAD_MAX_MEMORY_SIZE = 2_621_440
+
+# --- tickets ------------------------------------------------------------------------------
+TICKET_REOPEN_WINDOW_DAYS = env.int("POSDESK_REOPEN_WINDOW_DAYS", default=7)
+IDEMPOTENCY_TTL_HOURS = env.int("POSDESK_IDEMPOTENCY_TTL_HOURS", default=48)
+
+# --- background jobs (Celery) -------------------------------------------------------------
+# Embedded default: kombu's filesystem transport, a real queue that needs no server.
+CELERY_BROKER_URL = env.str("CELERY_BROKER_URL", default="filesystem://")
+_QUEUE_DIR = DATA_DIR / "queue"
+if CELERY_BROKER_URL.startswith("filesystem://"):
+    for sub in ("messages", "processed"):
+        (_QUEUE_DIR / sub).mkdir(parents=True, exist_ok=True)
+    CELERY_BROKER_TRANSPORT_OPTIONS = {
+        "data_folder_in": str(_QUEUE_DIR / "messages"),
+        "data_folder_out": str(_QUEUE_DIR / "messages"),
+        "processed_folder": str(_QUEUE_DIR / "processed"),
+        "store_processed": False,
+    }
+CELERY_RESULT_BACKEND = env.str("CELERY_RESULT_BACKEND", default="") or None
+CELERY_TASK_IGNORE_RESULT = True
+CELERY_TASK_ALWAYS_EAGER = env.bool("CELERY_TASK_ALWAYS_EAGER", default=False)
+CELERY_TASK_EAGER_PROPAGATES = True
+CELERY_TASK_ACKS_LATE = True
+CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+CELERY_TIMEZONE = TIME_ZONE
+CELERY_BEAT_SCHEDULE_FILENAME = str(DATA_DIR / "celerybeat-schedule")
+CELERY_BEAT_SCHEDULE = {
+    "outbox-sweep": {"task": "posdesk.outbox.tasks.outbox_sweep", "schedule": 30.0},
+    "idempotency-prune": {"task": "posdesk.core.tasks.idempotency_prune", "schedule": 3600.0},
+}
+
+# --- outbound messages --------------------------------------------------------------------
+SMS_BACKEND = env.str("POSDESK_SMS_BACKEND", default="local")
+EMAIL_BACKEND = env.str("POSDESK_EMAIL_BACKEND", default="django.core.mail.backends.smtp.EmailBackend")
+EMAIL_HOST = env.str("POSDESK_EMAIL_HOST", default="127.0.0.1")
+EMAIL_PORT = env.int("POSDESK_EMAIL_PORT", default=25)
+DEFAULT_FROM_EMAIL = env.str("POSDESK_FROM_EMAIL", default="posdesk <service@posdesk.local>")
+
+# --- logging ------------------------------------------------------------------------------
+LOG_LEVEL = env.str("POSDESK_LOG_LEVEL", default="INFO")
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "filters": {"mask_personal_data": {"()": "posdesk.core.logging.MaskPersonalDataFilter"}},
+    "formatters": {
+        "json": {
+            "()": "pythonjsonlogger.json.JsonFormatter",
+            "fmt": "%(asctime)s %(levelname)s %(name)s %(message)s",
+            "rename_fields": {"asctime": "time", "levelname": "level", "name": "logger"},
+            "json_ensure_ascii": False,
+        }
+    },
+    "handlers": {
+        "stderr": {"class": "logging.StreamHandler", "formatter": "json", "filters": ["mask_personal_data"]},
+    },
+    "root": {"handlers": ["stderr"], "level": LOG_LEVEL},
+    "loggers": {
+        "django.server": {"level": "WARNING"},
+        "celery": {"level": "INFO"},
+    },
+}
+CELERY_BEAT_SCHEDULE["tickets-auto-close"] = {
+    "task": "posdesk.tickets.tasks.tickets_close_resolved_task",
+    "schedule": 900.0,
+}

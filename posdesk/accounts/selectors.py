@@ -1,0 +1,26 @@
+from __future__ import annotations
+
+from django.db.models import Q, QuerySet
+
+from posdesk.accounts.models import STAFF_ROLES, Role, Team, User
+from posdesk.core.identifiers import normalise_mobile
+
+
+def user_find_by_username_or_mobile(ident: str) -> User | None:
+    mobile = normalise_mobile(ident)
+    return User.objects.filter(Q(username=ident) | Q(mobile=mobile)).first()
+
+
+def assignable_users_for(user: User) -> QuerySet[User]:
+    """Who `user` may assign work to: the desk assigns to any active staff member, a vendor only
+    within its own organisation."""
+    staff = User.objects.filter(is_active=True, role__in=[r.value for r in STAFF_ROLES])
+    if user.role == Role.VENDOR:
+        return staff.filter(organisation_id=user.organisation_id)
+    if user.is_desk:
+        return staff
+    return staff.none()
+
+
+def team_list() -> QuerySet[Team]:
+    return Team.objects.order_by("name")

@@ -1,0 +1,42 @@
+"""Masking of personal financial information (PIPL; JR/T 0171-2020) for lists, logs and API
+answers. Unmasked values are shown only through audited services."""
+
+from __future__ import annotations
+
+import re
+
+_DIGITS = re.compile(r"\D")
+MOBILE_IN_TEXT = re.compile(r"(?<!\d)(1[3-9]\d)[ -]?(\d{4})[ -]?(\d{4})(?!\d)")
+
+
+def mask_mobile(mobile: str | None) -> str:
+    """138****5678 for a mainland mobile; other numbers keep their first 3 and last 2 digits."""
+    if not mobile:
+        return ""
+    digits = _DIGITS.sub("", mobile)
+    if len(digits) == 11:
+        return f"{digits[:3]}****{digits[-4:]}"
+    if len(digits) <= 4:
+        return "*" * len(digits)
+    return f"{digits[:3]}{'*' * (len(digits) - 5)}{digits[-2:]}"
+
+
+def mask_id_number(value: str | None) -> str:
+    """Resident ID or account number: first 6 and last 4 kept (e.g. 330102********1234)."""
+    if not value:
+        return ""
+    if len(value) <= 10:
+        return value[:2] + "*" * (len(value) - 2)
+    return f"{value[:6]}{'*' * (len(value) - 10)}{value[-4:]}"
+
+
+def mask_email(email: str | None) -> str:
+    if not email or "@" not in email:
+        return email or ""
+    local, _, domain = email.partition("@")
+    return f"{local[:1]}***@{domain}"
+
+
+def mask_text(text: str) -> str:
+    """Mask every mainland mobile number inside free text (log lines)."""
+    return MOBILE_IN_TEXT.sub(lambda m: f"{m.group(1)}****{m.group(3)}", text)

@@ -1,0 +1,22 @@
+from django.contrib import admin
+
+from posdesk.merchants.models import District, Merchant, MerchantContact
+
+
+class ContactInline(admin.TabularInline):
+    model = MerchantContact
+    extra = 0
+    fields = ("name", "mobile", "email", "wechat_openid", "is_primary")
+
+
+@admin.register(Merchant)
+class MerchantAdmin(admin.ModelAdmin):
+    list_display = ("mid", "name", "district", "tier", "status")
+    list_filter = ("tier", "status", "district")
+    search_fields = ("mid", "name")
+    inlines = [ContactInline]
+
+
+@admin.register(District)
+class DistrictAdmin(admin.ModelAdmin):
+    list_display = ("code", "name_zh", "name_en", "city")

@@ -1,0 +1,42 @@
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+
+class OutboxMessage(models.Model):
+    """An outbound message, written in the same transaction as the change that caused it and
+    delivered by a worker afterwards (transactional outbox, SPEC C3)."""
+
+    class Channel(models.TextChoices):
+        SMS = "sms", _("SMS")
+        EMAIL = "email", _("E-mail")
+        WECHAT = "wechat", _("WeChat")
+
+    class Purpose(models.TextChoices):
+        LOGIN_CODE = "login_code", _("Sign-in code")
+        SERVICE_REPLY = "service_reply", _("Service reply")
+        SERVICE_FOLLOW_UP = "service_follow_up", _("Service follow-up")
+
+    class Status(models.TextChoices):
+        PENDING = "pending", _("Pending")
+        SENDING = "sending", _("Sending")
+        SENT = "sent", _("Sent")
+        DEAD = "dead", _("Dead letter")
+
+    channel = models.CharField(max_length=12, choices=Channel.choices)
+    purpose = models.CharField(max_length=24, choices=Purpose.choices)
+    recipient = models.CharField(max_length=200)
+    subject = models.CharField(max_length=200, blank=True)
+    body = models.TextField()
+    ticket_id = models.BigIntegerField(null=True, blank=True, db_index=True)
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.PENDING)
+    attempts = models.PositiveSmallIntegerField(default=0)
+    next_attempt_at = models.DateTimeField(null=True, blank=True)
+    claimed_at = models.DateTimeField(null=True, blank=True)
+    last_error = models.TextField(blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    sent_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("outbound message")
+        verbose_name_plural = _("outbox")
+        indexes = [models.Index(fields=["status", "next_attempt_at"], name="outbox_due_idx")]

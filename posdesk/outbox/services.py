@@ -1,0 +1,87 @@
+"""Outbound messages: enqueue in the caller's transaction, deliver with retries afterwards."""
+
+from __future__ import annotations
+
+import logging
+from datetime import timedelta
+
+from django.db import transaction
+from django.utils import timezone
+
+from posdesk.outbox.backends import BACKENDS
+from posdesk.outbox.models import OutboxMessage
+
+logger = logging.getLogger("posdesk.outbox")
+MAX_ATTEMPTS = 6
+
+
+def outbox_enqueue(
+    *, channel: str, purpose: str, recipient: str, body: str, subject: str = "", ticket_id: int | None = None
+) -> OutboxMessage:
+    message = OutboxMessage.objects.create(
+        channel=channel, purpose=purpose, recipient=recipient, body=body, subject=subject, ticket_id=ticket_id
+    )
+    from posdesk.outbox.tasks import outbox_deliver
+
+    transaction.on_commit(lambda: outbox_deliver.delay(message.pk))
+    return message
+
+
+def _backoff(attempts: int) -> timedelta:
+    return timedelta(seconds=min(30 * 2 ** (attempts - 1), 3600))
+
+
+def outbox_deliver_one(*, message_id: int) -> str:
+    """Claim and send one message. The claim is an atomic status update, so a message is sent by
+    one worker even when the on-commit task and the sweep race."""
+    now = timezone.now()
+    claimed = OutboxMessage.objects.filter(pk=message_id, status=OutboxMessage.Status.PENDING).update(
+        status=OutboxMessage.Status.SENDING, claimed_at=now
+    )
+    if not claimed:
+        return "skipped"
+    message = OutboxMessage.objects.get(pk=message_id)
+    message.attempts += 1
+    try:
+        BACKENDS[message.channel](message)
+    except Exception as exc:  # noqa: BLE001 - any provider failure is retried, then dead-lettered
+        message.last_error = f"{type(exc).__name__}: {exc}"[:2000]
+        if message.attempts >= MAX_ATTEMPTS:
+            message.status = OutboxMessage.Status.DEAD
+        else:
+            message.status = OutboxMessage.Status.PENDING
+            message.next_attempt_at = now + _backoff(message.attempts)
+        message.save(update_fields=["status", "attempts", "last_error", "next_attempt_at"])
+        logger.warning("outbox delivery failed", extra={"outbox_id": message.pk, "error": message.last_error})
+        return message.status
+    message.status = OutboxMessage.Status.SENT
+    message.sent_at = now
+    message.save(update_fields=["status", "attempts", "sent_at"])
+    return message.status
+
+
+def outbox_due_ids(*, limit: int = 500) -> list[int]:
+    """Pending messages whose time has come (never-tried ones older than a minute, so the sweep
+    does not race the on-commit task), and messages stuck in `sending` for ten minutes."""
+    now = timezone.now()
+    # A worker that died mid-send leaves its claim behind; after ten minutes it is retried.
+    OutboxMessage.objects.filter(
+        status=OutboxMessage.Status.SENDING, claimed_at__lt=now - timedelta(minutes=10)
+    ).update(status=OutboxMessage.Status.PENDING, next_attempt_at=now)
+    fresh = OutboxMessage.objects.filter(
+        status=OutboxMessage.Status.PENDING, next_attempt_at__isnull=True,
+        created_at__lt=now - timedelta(minutes=1),
+    )
+    retries = OutboxMessage.objects.filter(status=OutboxMessage.Status.PENDING, next_attempt_at__lte=now)
+    ids = list(fresh.values_list("pk", flat=True)[:limit]) + list(retries.values_list("pk", flat=True)[:limit])
+    return ids
+
+
+def outbox_retry_dead(*, message: OutboxMessage) -> None:
+    message.status = OutboxMessage.Status.PENDING
+    message.attempts = 0
+    message.next_attempt_at = None
+    message.save(update_fields=["status", "attempts", "next_attempt_at"])
+    from posdesk.outbox.tasks import outbox_deliver
+
+    transaction.on_commit(lambda: outbox_deliver.delay(message.pk))

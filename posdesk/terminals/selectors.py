@@ -1,0 +1,56 @@
+"""Reads of terminals; `terminal_scope_for_user` is the access gate."""
+
+from __future__ import annotations
+
+from django.db.models import QuerySet
+
+from posdesk.accounts.models import Role, User
+from posdesk.core.errors import NotFound
+from posdesk.merchants.selectors import merchant_ids_for_merchant_user
+from posdesk.terminals.models import Terminal, TerminalModel
+
+
+def terminal_scope_for_user(user: User) -> QuerySet[Terminal]:
+    terminals = Terminal.objects.all()
+    if not user.is_authenticated:
+        return terminals.none()
+    if user.is_desk:
+        return terminals
+    if user.role == Role.MERCHANT:
+        return terminals.filter(merchant_id__in=merchant_ids_for_merchant_user(user))
+    if user.role == Role.TECHNICIAN:
+        return terminals.filter(tickets__assignee=user).distinct()
+    if user.role == Role.VENDOR and user.organisation_id:
+        return terminals.filter(tickets__vendor_id=user.organisation_id).distinct()
+    return terminals.none()
+
+
+def terminal_get_for_user(
+    user: User, *, terminal_id: int | None = None, sn: str | None = None, tid: str | None = None
+) -> Terminal:
+    scope = terminal_scope_for_user(user).select_related("model", "merchant")
+    lookup = {"pk": terminal_id} if terminal_id is not None else {"sn": sn} if sn else {"tid": tid}
+    terminal = scope.filter(**lookup).first() if any(v is not None for v in lookup.values()) else None
+    if terminal is None:
+        raise NotFound(code="terminal_not_found")
+    return terminal
+
+
+def terminal_list_for_user(
+    user: User, *, merchant_id: int | None = None, status: str = "", model: str = "", q: str = ""
+) -> QuerySet[Terminal]:
+    terminals = terminal_scope_for_user(user).select_related("model", "merchant")
+    if merchant_id is not None:
+        terminals = terminals.filter(merchant_id=merchant_id)
+    if status:
+        terminals = terminals.filter(status=status)
+    if model:
+        terminals = terminals.filter(model__code=model)
+    q = q.strip().upper()
+    if q:
+        terminals = terminals.filter(tid=q) if q.isdigit() and len(q) == 8 else terminals.filter(sn=q)
+    return terminals.order_by("sn")
+
+
+def terminal_model_list() -> QuerySet[TerminalModel]:
+    return TerminalModel.objects.all()

@@ -1,0 +1,133 @@
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+from posdesk.tickets.taxonomy import Category, Channel, Priority, Status
+
+
+class Ticket(models.Model):
+    number = models.CharField(_("ticket number"), max_length=20, unique=True)
+    merchant = models.ForeignKey(
+        "merchants.Merchant", verbose_name=_("merchant"), null=True, blank=True,
+        on_delete=models.PROTECT, related_name="tickets",
+    )
+    terminal = models.ForeignKey(
+        "terminals.Terminal", verbose_name=_("terminal"), null=True, blank=True,
+        on_delete=models.PROTECT, related_name="tickets",
+    )
+    channel = models.CharField(_("channel"), max_length=10, choices=Channel.choices)
+    category = models.CharField(_("category"), max_length=20, choices=Category.choices)
+    priority = models.CharField(_("priority"), max_length=2, choices=Priority.choices)
+    status = models.CharField(_("status"), max_length=20, choices=Status.choices, default=Status.NEW)
+    subject = models.CharField(_("subject"), max_length=120)
+    description = models.TextField(_("description"))
+    # Copied from the merchant when the ticket opens: the queue filters by it on every page.
+    district = models.ForeignKey(
+        "merchants.District", null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    team = models.ForeignKey(
+        "accounts.Team", verbose_name=_("team"), null=True, blank=True, on_delete=models.SET_NULL,
+        related_name="tickets",
+    )
+    assignee = models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name=_("assignee"), null=True, blank=True,
+        on_delete=models.SET_NULL, related_name="assigned_tickets",
+    )
+    vendor = models.ForeignKey(
+        "accounts.Organisation", verbose_name=_("vendor"), null=True, blank=True,
+        on_delete=models.PROTECT, related_name="vendor_tickets",
+    )
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    merged_into = models.ForeignKey(
+        "self", null=True, blank=True, on_delete=models.PROTECT, related_name="merged_tickets"
+    )
+    reopen_count = models.PositiveSmallIntegerField(default=0)
+    created_at = models.DateTimeField(_("created"))
+    updated_at = models.DateTimeField(_("updated"))
+    first_response_at = models.DateTimeField(null=True, blank=True)
+    resolved_at = models.DateTimeField(null=True, blank=True)
+    closed_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("ticket")
+        verbose_name_plural = _("tickets")
+        indexes = [
+            # the queue: newest first, filtered by the common filters
+            models.Index(fields=["status", "-created_at", "-id"], name="ticket_status_created_idx"),
+            models.Index(fields=["priority", "-created_at", "-id"], name="ticket_priority_created_idx"),
+            models.Index(fields=["category", "-created_at", "-id"], name="ticket_category_created_idx"),
+            models.Index(fields=["channel", "-created_at", "-id"], name="ticket_channel_created_idx"),
+            models.Index(fields=["team", "status", "-created_at"], name="ticket_team_idx"),
+            models.Index(fields=["assignee", "status", "-created_at"], name="ticket_assignee_idx"),
+            models.Index(fields=["vendor", "status", "-created_at"], name="ticket_vendor_idx"),
+            models.Index(fields=["district", "status", "-created_at"], name="ticket_district_idx"),
+            models.Index(fields=["merchant", "-created_at"], name="ticket_merchant_idx"),
+            models.Index(fields=["terminal", "-created_at"], name="ticket_terminal_idx"),
+            models.Index(fields=["-created_at", "-id"], name="ticket_created_idx"),
+            models.Index(fields=["-updated_at", "-id"], name="ticket_updated_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return self.number
+
+
+class TicketEvent(models.Model):
+    """The ticket's timeline. Public events are shown to the merchant; notes never are."""
+
+    class Kind(models.TextChoices):
+        CREATED = "created", _("Reported")
+        REPLY = "reply", _("Reply")
+        NOTE = "note", _("Internal note")
+        STATUS_CHANGED = "status_changed", _("Status changed")
+        ASSIGNED = "assigned", _("Assigned")
+        ATTACHMENT = "attachment", _("Attachment")
+        MERGED = "merged", _("Merged")
+        FIELDS_CHANGED = "fields_changed", _("Details changed")
+
+    ticket = models.ForeignKey(Ticket, on_delete=models.CASCADE, related_name="events")
+    kind = models.CharField(max_length=20, choices=Kind.choices)
+    is_public = models.BooleanField(default=True)
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    body = models.TextField(blank=True)
+    from_status = models.CharField(max_length=20, blank=True)
+    to_status = models.CharField(max_length=20, blank=True)
+    reason = models.CharField(max_length=500, blank=True)
+    data = models.JSONField(default=dict, blank=True)
+    created_at = models.DateTimeField()
+
+    class Meta:
+        indexes = [models.Index(fields=["ticket", "created_at", "id"], name="ticket_event_timeline_idx")]
+
+
+def attachment_path(instance: TicketAttachment, filename: str) -> str:
+    return f"tickets/{instance.ticket_id}/{instance.sha256[:16]}-{filename[-80:]}"
+
+
+class TicketAttachment(models.Model):
+    ticket = models.ForeignKey(Ticket, on_delete=models.CASCADE, related_name="attachments")
+    event = models.ForeignKey(
+        TicketEvent, null=True, blank=True, on_delete=models.CASCADE, related_name="attachments"
+    )
+    file = models.FileField(upload_to=attachment_path, max_length=200)
+    original_name = models.CharField(max_length=200)
+    content_type = models.CharField(max_length=60)
+    size = models.PositiveIntegerField()
+    sha256 = models.CharField(max_length=64)
+    is_public = models.BooleanField(default=True)
+    uploaded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+
+class TicketNumberSequence(models.Model):
+    """One counter per day (Asia/Shanghai) for readable ticket numbers: T2611220042."""
+
+    day = models.CharField(max_length=6, primary_key=True)  # YYMMDD
+    last_value = models.PositiveIntegerField(default=0)

@@ -1,0 +1,263 @@
+"""Reads of tickets. `ticket_scope_for_user` is the access gate: every page and API operation
+reaches tickets only through it (or `ticket_get_for_user`, which uses it)."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+import re
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+from django.db.models import Count, Q, QuerySet
+from django.utils import timezone
+from django.utils.dateparse import parse_datetime
+from django.utils.translation import gettext_lazy as _
+
+from posdesk.accounts.models import Role, User
+from posdesk.core.errors import NotFound, field_error
+from posdesk.core.identifiers import MID_RE, MOBILE_RE, TID_RE, normalise_mobile
+from posdesk.merchants.models import Merchant, MerchantContact
+from posdesk.merchants.selectors import merchant_ids_for_merchant_user
+from posdesk.terminals.models import Terminal
+from posdesk.tickets import policies
+from posdesk.tickets.models import Ticket, TicketEvent
+from posdesk.tickets.taxonomy import OPEN_STATUSES, Category, Channel, Priority, Status
+
+TICKET_NUMBER_RE = re.compile(r"^T\d{10,}$", re.IGNORECASE)
+REPEAT_FAULT_WINDOW = timedelta(days=30)
+
+
+def ticket_scope_for_user(user: User) -> QuerySet[Ticket]:
+    tickets = Ticket.objects.all()
+    if not user.is_authenticated or not user.is_active:
+        return tickets.none()
+    if user.is_desk:
+        return tickets
+    if user.role == Role.MERCHANT:
+        return tickets.filter(merchant_id__in=merchant_ids_for_merchant_user(user))
+    if user.role == Role.TECHNICIAN:
+        return tickets.filter(assignee=user)
+    if user.role == Role.VENDOR and user.organisation_id:
+        return tickets.filter(vendor_id=user.organisation_id)
+    return tickets.none()
+
+
+def ticket_get_for_user(user: User, *, ticket_id: int | None = None, number: str | None = None) -> Ticket:
+    """The ticket if `user` may see it, else NotFound (not Forbidden: existence is not told)."""
+    scope = ticket_scope_for_user(user).select_related(
+        "merchant", "merchant__district", "terminal", "terminal__model", "team", "assignee", "vendor"
+    )
+    ticket = None
+    if ticket_id is not None:
+        ticket = scope.filter(pk=ticket_id).first()
+    elif number:
+        ticket = scope.filter(number=number.strip().upper()).first()
+    if ticket is None:
+        raise NotFound(_("No such ticket, or it is not yours to see."), code="ticket_not_found")
+    return ticket
+
+
+# --- the queue ----------------------------------------------------------------------------
+
+SORTS: dict[str, list[tuple[str, bool]]] = {
+    # name: [(field, descending)], always ending in a unique column for stable keyset pages
+    "-created_at": [("created_at", True), ("id", True)],
+    "created_at": [("created_at", False), ("id", False)],
+    "-updated_at": [("updated_at", True), ("id", True)],
+    "priority": [("priority", False), ("created_at", True), ("id", True)],
+}
+COUNT_CAP = 10_000
+
+
+@dataclass
+class TicketFilters:
+    status: list[str] = field(default_factory=list)
+    priority: list[str] = field(default_factory=list)
+    category: list[str] = field(default_factory=list)
+    channel: list[str] = field(default_factory=list)
+    team: int | None = None
+    assignee: str = ""  # "me", "none" or a user id
+    district: str = ""
+    merchant_id: int | None = None
+    terminal_id: int | None = None
+    open_only: bool = False
+    q: str = ""
+
+
+@dataclass
+class TicketPage:
+    items: list[Ticket]
+    next_cursor: str | None
+    count: int
+    count_capped: bool
+
+
+def _check_choices(name: str, values: list[str], allowed: list[str]) -> None:
+    bad = [v for v in values if v not in allowed]
+    if bad:
+        raise field_error(name, _("Unknown value: %(values)s") % {"values": ", ".join(bad)}, code="invalid_filter")
+
+
+def _search(tickets: QuerySet[Ticket], q: str) -> QuerySet[Ticket]:
+    """Exact search by ticket number, MID, TID, SN or mobile; otherwise by merchant name."""
+    q = q.strip()
+    if not q:
+        return tickets
+    if TICKET_NUMBER_RE.match(q):
+        return tickets.filter(number=q.upper())
+    digits = normalise_mobile(q)
+    if MOBILE_RE.match(digits):
+        merchant_ids = MerchantContact.objects.filter(mobile=digits).values("merchant_id")
+        return tickets.filter(merchant_id__in=merchant_ids)
+    if MID_RE.match(q):
+        return tickets.filter(merchant_id__in=Merchant.objects.filter(mid=q).values("pk"))
+    if TID_RE.match(q):
+        return tickets.filter(terminal_id__in=Terminal.objects.filter(tid=q).values("pk"))
+    terminal_ids = list(Terminal.objects.filter(sn=q.upper()).values_list("pk", flat=True)[:1])
+    if terminal_ids:
+        return tickets.filter(terminal_id__in=terminal_ids)
+    merchant_ids = list(Merchant.objects.filter(name__icontains=q).values_list("pk", flat=True)[:200])
+    return tickets.filter(merchant_id__in=merchant_ids)
+
+
+def ticket_filter(user: User, filters: TicketFilters) -> QuerySet[Ticket]:
+    _check_choices("status", filters.status, Status.values)
+    _check_choices("priority", filters.priority, Priority.values)
+    _check_choices("category", filters.category, Category.values)
+    _check_choices("channel", filters.channel, Channel.values)
+    tickets = ticket_scope_for_user(user)
+    if filters.status:
+        tickets = tickets.filter(status__in=filters.status)
+    elif filters.open_only:
+        tickets = tickets.filter(status__in=list(OPEN_STATUSES))
+    if filters.priority:
+        tickets = tickets.filter(priority__in=filters.priority)
+    if filters.category:
+        tickets = tickets.filter(category__in=filters.category)
+    if filters.channel:
+        tickets = tickets.filter(channel__in=filters.channel)
+    if filters.team:
+        tickets = tickets.filter(team_id=filters.team)
+    if filters.assignee == "me":
+        tickets = tickets.filter(assignee=user)
+    elif filters.assignee == "none":
+        tickets = tickets.filter(assignee__isnull=True)
+    elif filters.assignee:
+        if not filters.assignee.isdigit():
+            raise field_error("assignee", _("Unknown value: %(values)s") % {"values": filters.assignee},
+                              code="invalid_filter")
+        tickets = tickets.filter(assignee_id=int(filters.assignee))
+    if filters.district:
+        tickets = tickets.filter(district__code=filters.district)
+    if filters.merchant_id:
+        tickets = tickets.filter(merchant_id=filters.merchant_id)
+    if filters.terminal_id:
+        tickets = tickets.filter(terminal_id=filters.terminal_id)
+    return _search(tickets, filters.q)
+
+
+def _encode_cursor(ticket: Ticket, sort: str) -> str:
+    values = []
+    for name, _desc in SORTS[sort]:
+        value = getattr(ticket, name)
+        values.append(value.isoformat() if isinstance(value, datetime) else value)
+    return base64.urlsafe_b64encode(json.dumps(values).encode()).decode().rstrip("=")
+
+
+def _decode_cursor(cursor: str, sort: str) -> list[Any]:
+    try:
+        padded = cursor + "=" * (-len(cursor) % 4)
+        values = json.loads(base64.urlsafe_b64decode(padded.encode()))
+        if not isinstance(values, list) or len(values) != len(SORTS[sort]):
+            raise ValueError
+        decoded = []
+        for (name, _desc), value in zip(SORTS[sort], values, strict=True):
+            if name.endswith("_at"):
+                value = parse_datetime(value)
+                if value is None:
+                    raise ValueError
+            elif name == "id" and not isinstance(value, int):
+                raise ValueError
+            decoded.append(value)
+        return decoded
+    except (ValueError, TypeError, binascii.Error, json.JSONDecodeError, UnicodeDecodeError) as exc:
+        raise field_error("cursor", _("The page cursor is not valid."), code="invalid_cursor") from exc
+
+
+def _after_cursor(values: list[Any], sort: str) -> Q:
+    """Rows strictly after the cursor in sort order (keyset pagination: no OFFSET scans)."""
+    keys = SORTS[sort]
+    condition = Q()
+    for i in range(len(keys) - 1, -1, -1):
+        name, desc = keys[i]
+        beyond = Q(**{f"{name}__{'lt' if desc else 'gt'}": values[i]})
+        condition = beyond if i == len(keys) - 1 else beyond | (Q(**{name: values[i]}) & condition)
+    return condition
+
+
+def ticket_queue(
+    user: User, filters: TicketFilters, *, sort: str = "-created_at", cursor: str | None = None, limit: int = 25,
+    with_count: bool = True,
+) -> TicketPage:
+    if sort not in SORTS:
+        raise field_error("sort", _("Unknown sort order."), code="invalid_sort")
+    if not 1 <= limit <= 100:
+        raise field_error("limit", _("The page size must be between 1 and 100."), code="invalid_limit")
+    tickets = ticket_filter(user, filters)
+    count = capped = 0
+    if with_count:
+        count = tickets.order_by()[: COUNT_CAP + 1].count()
+        capped = count > COUNT_CAP
+        count = min(count, COUNT_CAP)
+    page = tickets
+    if cursor:
+        page = page.filter(_after_cursor(_decode_cursor(cursor, sort), sort))
+    ordering = [f"-{name}" if desc else name for name, desc in SORTS[sort]]
+    rows = list(
+        page.select_related("merchant", "terminal", "assignee", "team", "district").order_by(*ordering)[: limit + 1]
+    )
+    next_cursor = _encode_cursor(rows[limit - 1], sort) if len(rows) > limit else None
+    return TicketPage(items=rows[:limit], next_cursor=next_cursor, count=count, count_capped=capped)
+
+
+# --- one ticket ---------------------------------------------------------------------------
+
+def ticket_timeline(ticket: Ticket, user: User) -> list[TicketEvent]:
+    events = ticket.events.select_related("actor").prefetch_related("attachments").order_by("created_at", "id")
+    if not policies.can_see_internal(user):
+        events = events.filter(is_public=True).exclude(kind=TicketEvent.Kind.ASSIGNED)
+    return list(events)
+
+
+@dataclass
+class TerminalHistory:
+    earlier: list[Ticket]
+    repeat_faults: int  # earlier tickets of the same category within REPEAT_FAULT_WINDOW
+
+
+def terminal_history(ticket: Ticket, user: User, *, limit: int = 10) -> TerminalHistory:
+    if ticket.terminal_id is None:
+        return TerminalHistory(earlier=[], repeat_faults=0)
+    earlier = ticket_scope_for_user(user).filter(terminal_id=ticket.terminal_id).exclude(pk=ticket.pk)
+    repeat = earlier.filter(
+        category=ticket.category,
+        created_at__gte=ticket.created_at - REPEAT_FAULT_WINDOW,
+        created_at__lt=ticket.created_at,
+    ).count()
+    return TerminalHistory(earlier=list(earlier.order_by("-created_at")[:limit]), repeat_faults=repeat)
+
+
+def ticket_status_counts(user: User) -> dict[str, int]:
+    rows = ticket_scope_for_user(user).filter(status__in=list(OPEN_STATUSES)).values("status").annotate(n=Count("id"))
+    return {row["status"]: row["n"] for row in rows}
+
+
+def ticket_list_for_merchant_user(user: User, *, limit: int = 50) -> list[Ticket]:
+    return list(
+        ticket_scope_for_user(user).select_related("terminal", "terminal__model", "merchant")
+        .order_by("-created_at", "-id")[:limit]
+    )
+

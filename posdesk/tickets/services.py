@@ -1,0 +1,462 @@
+"""Every write to a ticket goes through this module: it validates, writes the ticket and its
+timeline event in one transaction, records the audit entry, and hands side effects (outbound
+messages) to the outbox. Status changes happen only in `ticket_transition`."""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Iterable
+from datetime import datetime, timedelta
+
+from django.conf import settings
+from django.core.files.base import ContentFile
+from django.db import connection, transaction
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from posdesk.accounts.models import STAFF_ROLES, Organisation, Role, Team, User
+from posdesk.accounts.selectors import assignable_users_for
+from posdesk.audit.models import AuditEntry
+from posdesk.audit.services import audit_record
+from posdesk.core.errors import Conflict, PermissionDenied, ValidationFailed, field_error
+from posdesk.merchants.models import Merchant
+from posdesk.merchants.selectors import merchant_primary_contact
+from posdesk.outbox.models import OutboxMessage
+from posdesk.outbox.services import outbox_enqueue
+from posdesk.terminals.models import Terminal
+from posdesk.tickets import lifecycle, policies
+from posdesk.tickets.attachments import CheckedFile
+from posdesk.tickets.models import Ticket, TicketAttachment, TicketEvent, TicketNumberSequence
+from posdesk.tickets.taxonomy import OPEN_STATUSES, Category, Channel, Priority, Status
+
+MAX_TEXT = 5000
+SHANGHAI = timezone.get_fixed_timezone(8 * 60)  # Asia/Shanghai has no DST
+
+
+# --- numbers ------------------------------------------------------------------------------
+
+def ticket_number_next(*, at: datetime) -> str:
+    """T + YYMMDD (Asia/Shanghai) + a per-day sequence of at least 4 digits: T2611220042.
+    One atomic upsert, so concurrent creates never share a number."""
+    day = at.astimezone(SHANGHAI).strftime("%y%m%d")
+    table = TicketNumberSequence._meta.db_table
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"INSERT INTO {table} (day, last_value) VALUES (%s, 1) "  # noqa: S608 - table name is ours
+            f"ON CONFLICT (day) DO UPDATE SET last_value = {table}.last_value + 1 RETURNING last_value",
+            [day],
+        )
+        value = cursor.fetchone()[0]
+    return f"T{day}{value:04d}"
+
+
+# --- helpers ------------------------------------------------------------------------------
+
+def _clean_text(text: str, *, field: str = "text", required: bool = True) -> str:
+    text = (text or "").strip()
+    if required and not text:
+        raise field_error(field, _("Please describe the problem."), code="text_required")
+    if len(text) > MAX_TEXT:
+        raise field_error(field, _("The text is longer than %(max)d characters.") % {"max": MAX_TEXT},
+                          code="text_too_long")
+    return text
+
+
+def _subject_from(text: str) -> str:
+    first_line = text.strip().splitlines()[0] if text.strip() else ""
+    return first_line[:60] + ("…" if len(first_line) > 60 else "")
+
+
+def _event(
+    ticket: Ticket, *, kind: str, actor: User | None, at: datetime, is_public: bool = True, body: str = "",
+    from_status: str = "", to_status: str = "", reason: str = "", data: dict | None = None,
+) -> TicketEvent:
+    return TicketEvent.objects.create(
+        ticket=ticket, kind=kind, actor=actor, created_at=at, is_public=is_public, body=body,
+        from_status=from_status, to_status=to_status, reason=reason, data=data or {},
+    )
+
+
+def _lock(ticket: Ticket) -> Ticket:
+    """Re-read the ticket under a row lock: two requests on one ticket are applied one by one."""
+    return Ticket.objects.select_for_update().get(pk=ticket.pk)
+
+
+def _notify_merchant(ticket: Ticket, body: str, purpose: str = OutboxMessage.Purpose.SERVICE_REPLY) -> None:
+    if ticket.merchant_id is None:
+        return
+    contact = merchant_primary_contact(ticket.merchant)
+    if contact is None or not contact.mobile:
+        return
+    outbox_enqueue(channel=OutboxMessage.Channel.SMS, purpose=purpose, recipient=contact.mobile,
+                   body=f"【posdesk】{body}", ticket_id=ticket.pk)
+
+
+def _store_attachments(
+    ticket: Ticket, event: TicketEvent, files: Iterable[CheckedFile], actor: User | None, is_public: bool
+) -> list[TicketAttachment]:
+    stored = []
+    for checked in files:
+        attachment = TicketAttachment(
+            ticket=ticket, event=event, original_name=checked.name, content_type=checked.content_type,
+            size=len(checked.data), sha256=hashlib.sha256(checked.data).hexdigest(), is_public=is_public,
+            uploaded_by=actor,
+        )
+        attachment.file.save(checked.name, ContentFile(checked.data), save=False)
+        attachment.save()
+        stored.append(attachment)
+    return stored
+
+
+def _touch(ticket: Ticket, at: datetime, extra_fields: list[str] | None = None) -> None:
+    ticket.updated_at = at
+    ticket.save(update_fields=["updated_at", *(extra_fields or [])])
+
+
+# --- open ---------------------------------------------------------------------------------
+
+@transaction.atomic
+def ticket_open(
+    *,
+    actor: User,
+    merchant: Merchant,
+    text: str,
+    channel: str,
+    terminal: Terminal | None = None,
+    category: str | None = None,
+    priority: str | None = None,
+    attachments: Iterable[CheckedFile] = (),
+) -> Ticket:
+    """Open a ticket for `merchant` in the merchant's own words. Category and priority, when the
+    reporter does not give them, start as consultation / P3 until triage (C6) classifies them."""
+    text = _clean_text(text)
+    if channel not in Channel.values:
+        raise field_error("channel", _("Unknown channel."), code="invalid_channel")
+    if category is not None and category not in Category.values:
+        raise field_error("category", _("Unknown category."), code="invalid_category")
+    if priority is not None and priority not in Priority.values:
+        raise field_error("priority", _("Unknown priority."), code="invalid_priority")
+    if actor.role == Role.MERCHANT and (category or priority):
+        category = priority = None  # the desk classifies; a merchant's words are the input
+    if merchant.status != Merchant.Status.ACTIVE:
+        raise ValidationFailed(_("This merchant is not active."), code="merchant_inactive",
+                               detail={"field": "merchant"})
+    if terminal is not None and terminal.merchant_id != merchant.pk:
+        raise field_error("terminal", _("This terminal is not bound to this merchant."),
+                          code="terminal_not_of_merchant")
+    now = timezone.now()
+    ticket = Ticket.objects.create(
+        number=ticket_number_next(at=now),
+        merchant=merchant,
+        terminal=terminal,
+        channel=channel,
+        category=category or Category.CONSULTATION,
+        priority=priority or Priority.P3,
+        status=Status.NEW,
+        subject=_subject_from(text),
+        description=text,
+        district_id=merchant.district_id,
+        created_by=actor,
+        created_at=now,
+        updated_at=now,
+    )
+    event = _event(ticket, kind=TicketEvent.Kind.CREATED, actor=actor, at=now, body=text,
+                   to_status=Status.NEW, data={"channel": channel})
+    files = list(attachments)
+    if files:
+        _store_attachments(ticket, event, files, actor, is_public=True)
+    audit_record(actor=actor, action=AuditEntry.Action.CREATE, target=ticket, summary=ticket.number,
+                 changes={"channel": channel, "merchant": merchant.mid})
+    _notify_merchant(ticket, f"您的报修已受理，工单号 {ticket.number}。可在商户服务平台查看进度。")
+    return ticket
+
+
+# --- replies, notes, attachments ----------------------------------------------------------
+
+@transaction.atomic
+def ticket_reply(
+    *, ticket: Ticket, actor: User, body: str, attachments: Iterable[CheckedFile] = ()
+) -> TicketEvent:
+    """A public reply. A staff member's first reply is the first response; a merchant's reply to
+    a ticket waiting on them puts it back in progress; a staff reply starts work on a new one."""
+    ticket = _lock(ticket)
+    if not policies.can_reply(actor, ticket):
+        raise PermissionDenied(_("This ticket is closed to replies."), code="reply_not_allowed")
+    body = _clean_text(body, field="body")
+    now = timezone.now()
+    event = _event(ticket, kind=TicketEvent.Kind.REPLY, actor=actor, at=now, body=body)
+    _store_attachments(ticket, event, attachments, actor, is_public=True)
+    changed: list[str] = []
+    if actor.role in STAFF_ROLES:
+        if ticket.first_response_at is None:
+            ticket.first_response_at = now
+            changed.append("first_response_at")
+        _touch(ticket, now, changed)
+        if ticket.status in (Status.NEW, Status.TRIAGED):
+            _apply_transition(ticket, actor=actor, to_status=Status.IN_PROGRESS, reason="", at=now,
+                              automatic=True)
+        _notify_merchant(ticket, f"您的工单 {ticket.number} 有新回复：{body[:50]}")
+    else:
+        _touch(ticket, now)
+        if ticket.status == Status.WAITING_MERCHANT:
+            _apply_transition(ticket, actor=actor, to_status=Status.IN_PROGRESS, reason="", at=now,
+                              automatic=True)
+    return event
+
+
+@transaction.atomic
+def ticket_add_note(
+    *, ticket: Ticket, actor: User, body: str, attachments: Iterable[CheckedFile] = ()
+) -> TicketEvent:
+    ticket = _lock(ticket)
+    if not policies.can_note(actor, ticket):
+        raise PermissionDenied()
+    body = _clean_text(body, field="body")
+    now = timezone.now()
+    event = _event(ticket, kind=TicketEvent.Kind.NOTE, actor=actor, at=now, body=body, is_public=False)
+    _store_attachments(ticket, event, attachments, actor, is_public=False)
+    _touch(ticket, now)
+    return event
+
+
+@transaction.atomic
+def ticket_attach(
+    *, ticket: Ticket, actor: User, files: list[CheckedFile], is_public: bool = True
+) -> list[TicketAttachment]:
+    ticket = _lock(ticket)
+    if not files:
+        raise field_error("files", _("Choose at least one file."), code="attachment_missing")
+    if not policies.can_reply(actor, ticket):
+        raise PermissionDenied(_("This ticket is closed to replies."), code="reply_not_allowed")
+    if not is_public and not policies.can_see_internal(actor):
+        raise PermissionDenied()
+    now = timezone.now()
+    event = _event(ticket, kind=TicketEvent.Kind.ATTACHMENT, actor=actor, at=now, is_public=is_public,
+                   data={"count": len(files)})
+    stored = _store_attachments(ticket, event, files, actor, is_public)
+    _touch(ticket, now)
+    return stored
+
+
+# --- transitions --------------------------------------------------------------------------
+
+def _apply_transition(
+    ticket: Ticket, *, actor: User | None, to_status: str, reason: str, at: datetime, automatic: bool = False
+) -> TicketEvent:
+    from_status = ticket.status
+    ticket.status = to_status
+    fields = ["status", "updated_at"]
+    if to_status == Status.RESOLVED:
+        ticket.resolved_at = at
+        fields.append("resolved_at")
+    elif to_status in (Status.CLOSED, Status.CANCELLED):
+        ticket.closed_at = at
+        fields.append("closed_at")
+    if lifecycle.is_reopen(from_status, to_status):
+        ticket.reopen_count += 1
+        ticket.resolved_at = None
+        ticket.closed_at = None
+        fields += ["reopen_count", "resolved_at", "closed_at"]
+    _touch(ticket, at, [f for f in fields if f != "updated_at"])
+    event = _event(ticket, kind=TicketEvent.Kind.STATUS_CHANGED, actor=actor, at=at, from_status=from_status,
+                   to_status=to_status, reason=reason, data={"automatic": automatic} if automatic else None)
+    audit_record(actor=actor, action=AuditEntry.Action.UPDATE, target=ticket, summary=ticket.number,
+                 changes={"status": [from_status, to_status], "reason": reason})
+    if to_status == Status.PENDING_ACCEPTANCE:
+        _notify_merchant(ticket, f"工单 {ticket.number} 已修复，请在商户服务平台确认维修结果。")
+    elif to_status == Status.RESOLVED and (actor is None or actor.role != Role.MERCHANT):
+        _notify_merchant(ticket, f"工单 {ticket.number} 已解决。如问题仍在，{settings.TICKET_REOPEN_WINDOW_DAYS} 天内可重新打开。")
+    return event
+
+
+@transaction.atomic
+def ticket_transition(*, ticket: Ticket, actor: User, to_status: str, reason: str = "") -> TicketEvent:
+    """Move the ticket to `to_status` if the move exists in SPEC §3, the actor's role may make it,
+    and (for a reopen) the reopen window has not passed."""
+    ticket = _lock(ticket)
+    if to_status not in Status.values:
+        raise field_error("to_status", _("Unknown status."), code="invalid_status")
+    from_status = ticket.status
+    if ticket.merged_into_id and lifecycle.is_reopen(from_status, to_status):
+        raise Conflict(_("A merged ticket cannot be reopened; work continues on the original."),
+                       code="ticket_merged")
+    if not lifecycle.is_legal(from_status, to_status):
+        raise Conflict(
+            _("A ticket cannot go from “%(from)s” to “%(to)s”.")
+            % {"from": Status(from_status).label, "to": Status(to_status).label},
+            code="illegal_transition",
+            detail={"from": from_status, "to": to_status,
+                    "allowed": sorted(str(s) for s in lifecycle.TRANSITIONS[Status(from_status)])},
+        )
+    if not lifecycle.role_may_move(actor.role, from_status, to_status):
+        raise PermissionDenied(_("Your role may not make this change."), code="transition_not_allowed")
+    reason = (reason or "").strip()[:500]
+    if (Status(from_status), Status(to_status)) in lifecycle.REASON_REQUIRED and not reason:
+        raise field_error("reason", _("Please give a reason for this change."), code="reason_required")
+    now = timezone.now()
+    if lifecycle.is_reopen(from_status, to_status):
+        resolved_at = ticket.resolved_at or ticket.closed_at or ticket.updated_at
+        window = timedelta(days=settings.TICKET_REOPEN_WINDOW_DAYS)
+        if now - resolved_at > window:
+            raise Conflict(
+                _("The reopen window of %(days)d days has passed; please report a new fault.")
+                % {"days": settings.TICKET_REOPEN_WINDOW_DAYS},
+                code="reopen_window_passed",
+            )
+    return _apply_transition(ticket, actor=actor, to_status=to_status, reason=reason, at=now)
+
+
+def ticket_confirm_repair(*, ticket: Ticket, actor: User) -> TicketEvent:
+    """The merchant accepts the repair (SPEC §3 step 6)."""
+    return ticket_transition(ticket=ticket, actor=actor, to_status=Status.RESOLVED, reason="merchant confirmed")
+
+
+def tickets_close_resolved(*, now: datetime | None = None) -> int:
+    """Close tickets resolved longer ago than the reopen window (a periodic job)."""
+    now = now or timezone.now()
+    cutoff = now - timedelta(days=settings.TICKET_REOPEN_WINDOW_DAYS)
+    closed = 0
+    for ticket_id in Ticket.objects.filter(status=Status.RESOLVED, resolved_at__lt=cutoff).values_list(
+        "pk", flat=True
+    )[:1000]:
+        with transaction.atomic():
+            ticket = Ticket.objects.select_for_update().get(pk=ticket_id)
+            if ticket.status == Status.RESOLVED:
+                _apply_transition(ticket, actor=None, to_status=Status.CLOSED, reason="auto-close", at=now,
+                                  automatic=True)
+                closed += 1
+    return closed
+
+
+# --- assignment ---------------------------------------------------------------------------
+
+_UNCHANGED = object()
+
+
+@transaction.atomic
+def ticket_assign(
+    *,
+    ticket: Ticket,
+    actor: User,
+    assignee: User | None | object = _UNCHANGED,
+    team: Team | None | object = _UNCHANGED,
+    vendor: Organisation | None | object = _UNCHANGED,
+) -> TicketEvent | None:
+    """Set who works the ticket: a team, a person, and for field work a vendor. Arguments left
+    out stay as they are; None clears. Returns None when nothing changed."""
+    ticket = _lock(ticket)
+    if not policies.can_assign(actor, ticket):
+        raise PermissionDenied(code="assign_not_allowed")
+    if vendor is not _UNCHANGED and not actor.is_desk:
+        raise PermissionDenied(code="assign_not_allowed")
+    if assignee is not _UNCHANGED and assignee is not None:
+        if not assignable_users_for(actor).filter(pk=assignee.pk).exists():
+            raise field_error("assignee", _("This person cannot be given this ticket."), code="invalid_assignee")
+    if vendor is not _UNCHANGED and vendor is not None and vendor.kind != Organisation.Kind.VENDOR:
+        raise field_error("vendor", _("This organisation is not a field-service vendor."), code="invalid_vendor")
+    new_vendor = ticket.vendor if vendor is _UNCHANGED else vendor
+    new_assignee = ticket.assignee if assignee is _UNCHANGED else assignee
+    if (new_assignee is not None and new_assignee.role == Role.VENDOR
+            and (new_vendor is None or new_assignee.organisation_id != new_vendor.pk)):
+        raise field_error("assignee", _("A vendor's staff can only work tickets given to their vendor."),
+                          code="invalid_assignee")
+    before = {"assignee": ticket.assignee_id, "team": ticket.team_id, "vendor": ticket.vendor_id}
+    if assignee is not _UNCHANGED:
+        ticket.assignee = assignee  # type: ignore[assignment]
+    if team is not _UNCHANGED:
+        ticket.team = team  # type: ignore[assignment]
+    if vendor is not _UNCHANGED:
+        ticket.vendor = vendor  # type: ignore[assignment]
+    after = {"assignee": ticket.assignee_id, "team": ticket.team_id, "vendor": ticket.vendor_id}
+    if before == after:
+        return None
+    now = timezone.now()
+    _touch(ticket, now, ["assignee", "team", "vendor"])
+    changes = {k: [before[k], after[k]] for k in before if before[k] != after[k]}
+    event = _event(
+        ticket, kind=TicketEvent.Kind.ASSIGNED, actor=actor, at=now, is_public=False,
+        data={
+            "changes": changes,
+            "assignee": str(ticket.assignee) if ticket.assignee else None,
+            "team": str(ticket.team) if ticket.team else None,
+            "vendor": str(ticket.vendor) if ticket.vendor else None,
+        },
+    )
+    audit_record(actor=actor, action=AuditEntry.Action.UPDATE, target=ticket, summary=ticket.number,
+                 changes=changes)
+    return event
+
+
+def tickets_bulk_assign(
+    *, tickets: Iterable[Ticket], actor: User, assignee: User | None | object = _UNCHANGED,
+    team: Team | None | object = _UNCHANGED,
+) -> int:
+    """Assign several tickets; all or none (one transaction)."""
+    changed = 0
+    with transaction.atomic():
+        for ticket in tickets:
+            if ticket_assign(ticket=ticket, actor=actor, assignee=assignee, team=team) is not None:
+                changed += 1
+    return changed
+
+
+# --- classification -----------------------------------------------------------------------
+
+@transaction.atomic
+def ticket_classify(
+    *, ticket: Ticket, actor: User, category: str | None = None, priority: str | None = None
+) -> TicketEvent | None:
+    ticket = _lock(ticket)
+    if not policies.can_change_fields(actor):
+        raise PermissionDenied()
+    if category is not None and category not in Category.values:
+        raise field_error("category", _("Unknown category."), code="invalid_category")
+    if priority is not None and priority not in Priority.values:
+        raise field_error("priority", _("Unknown priority."), code="invalid_priority")
+    changes = {}
+    if category and category != ticket.category:
+        changes["category"] = [ticket.category, category]
+        ticket.category = category
+    if priority and priority != ticket.priority:
+        changes["priority"] = [ticket.priority, priority]
+        ticket.priority = priority
+    if not changes:
+        return None
+    now = timezone.now()
+    _touch(ticket, now, list(changes))
+    event = _event(ticket, kind=TicketEvent.Kind.FIELDS_CHANGED, actor=actor, at=now, is_public=False,
+                   data={"changes": changes})
+    audit_record(actor=actor, action=AuditEntry.Action.UPDATE, target=ticket, summary=ticket.number,
+                 changes=changes)
+    return event
+
+
+# --- merge --------------------------------------------------------------------------------
+
+@transaction.atomic
+def ticket_merge(*, duplicate: Ticket, original: Ticket, actor: User, reason: str = "") -> Ticket:
+    """Close `duplicate` into `original`: its report is copied onto the original's timeline, it is
+    closed with a pointer to the original, and both timelines say so."""
+    if not policies.can_merge(actor):
+        raise PermissionDenied()
+    if duplicate.pk == original.pk:
+        raise field_error("original", _("A ticket cannot be merged into itself."), code="merge_into_self")
+    # lock both in id order so two opposite merges cannot deadlock
+    locked = {t.pk: t for t in Ticket.objects.select_for_update().filter(pk__in=[duplicate.pk, original.pk])
+              .order_by("pk")}
+    duplicate, original = locked[duplicate.pk], locked[original.pk]
+    if duplicate.status not in OPEN_STATUSES or original.status not in OPEN_STATUSES:
+        raise Conflict(_("Only open tickets can be merged."), code="merge_not_open")
+    if duplicate.merchant_id != original.merchant_id:
+        raise Conflict(_("Only tickets of the same merchant can be merged."), code="merge_other_merchant")
+    now = timezone.now()
+    reason = (reason or "").strip()[:500] or f"duplicate of {original.number}"
+    duplicate.merged_into = original
+    duplicate.save(update_fields=["merged_into"])
+    _event(duplicate, kind=TicketEvent.Kind.MERGED, actor=actor, at=now, reason=reason,
+           data={"into": original.number, "into_id": original.pk})
+    _apply_transition(duplicate, actor=actor, to_status=Status.CLOSED, reason=reason, at=now)
+    _event(original, kind=TicketEvent.Kind.MERGED, actor=actor, at=now, body=duplicate.description,
+           reason=reason, data={"from": duplicate.number, "from_id": duplicate.pk})
+    _touch(original, now)
+    return original
