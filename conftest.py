@@ -100,3 +100,95 @@ def open_ticket(world) -> Callable[..., Any]:
                            channel=kwargs.pop("channel", "api"), **kwargs)
 
     return make
+
+
+# --- CI guard: a run that requires PostgreSQL, the browser or the worker fails when they were skipped ---
+
+_REQUIRED_SEEN: dict[str, dict[str, int]] = {}
+
+
+def _required_markers() -> set[str]:
+    return {m.strip() for m in os.environ.get("POSDESK_REQUIRE", "").split(",") if m.strip()}
+
+
+def pytest_runtest_logreport(report: Any) -> None:
+    required = _required_markers()
+    if not required or report.when not in ("setup", "call"):
+        return
+    for marker in required & set(report.keywords):
+        seen = _REQUIRED_SEEN.setdefault(marker, {"passed": 0, "skipped": 0})
+        if report.skipped:
+            seen["skipped"] += 1
+        elif report.when == "call" and report.passed:
+            seen["passed"] += 1
+
+
+def pytest_sessionfinish(session: Any, exitstatus: int) -> None:
+    required = _required_markers()
+    if not required:
+        return
+    problems = []
+    if "postgres" in required:
+        from django.conf import settings
+
+        if "postgresql" not in settings.DATABASES["default"]["ENGINE"]:
+            problems.append("POSDESK_REQUIRE=postgres but DATABASE_URL is not PostgreSQL")
+    for marker in sorted(required):
+        seen = _REQUIRED_SEEN.get(marker, {"passed": 0, "skipped": 0})
+        if seen["skipped"]:
+            problems.append(f"{seen['skipped']} required '{marker}' test(s) were skipped")
+        if not seen["passed"]:
+            problems.append(f"no required '{marker}' test passed")
+    if problems:
+        reporter = session.config.pluginmanager.get_plugin("terminalreporter")
+        for problem in problems:
+            reporter.write_line(f"POSDESK_REQUIRE: {problem}", red=True, bold=True)
+        session.exitstatus = 1
+
+
+# --- headless Chromium (Debian's package) through Playwright ---------------------------------
+
+CHROMIUM = os.environ.get("POSDESK_CHROMIUM", "/usr/bin/chromium")
+
+
+@pytest.fixture(scope="session")
+def chromium():
+    if not os.path.exists(CHROMIUM):
+        pytest.skip(f"Chromium not found at {CHROMIUM} (apt-get install chromium)")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(
+            executable_path=CHROMIUM,
+            headless=True,
+            args=[
+                "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                "--disable-background-networking", "--disable-component-update", "--disable-sync",
+            ],
+        )
+        yield browser
+        browser.close()
+
+
+@pytest.fixture
+def desktop_page(chromium):
+    context = chromium.new_context(viewport={"width": 1366, "height": 900}, locale="zh-CN",
+                                   timezone_id="Asia/Shanghai")
+    context.set_default_timeout(15_000)
+    page = context.new_page()
+    yield page
+    context.close()
+
+
+@pytest.fixture
+def phone_page(chromium):
+    context = chromium.new_context(
+        viewport={"width": 390, "height": 844}, device_scale_factor=2, is_mobile=True, has_touch=True,
+        locale="zh-CN", timezone_id="Asia/Shanghai",
+        user_agent="Mozilla/5.0 (iPhone; CPU iPhone OS 17_0 like Mac OS X) AppleWebKit/605.1.15 "
+                   "(KHTML, like Gecko) Mobile/15E148 MicroMessenger/8.0.47",
+    )
+    context.set_default_timeout(15_000)
+    page = context.new_page()
+    yield page
+    context.close()

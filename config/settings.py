@@ -159,6 +159,7 @@ STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {"BACKEND": "whitenoise.storage.CompressedStaticFilesStorage"},
 }
+Path(STATIC_ROOT).mkdir(parents=True, exist_ok=True)
 MEDIA_ROOT = env.str("POSDESK_MEDIA_ROOT", default=str(DATA_DIR / "media"))
 MEDIA_URL = "/media/"
 ATTACHMENT_MAX_BYTES = env.int("POSDESK_ATTACHMENT_MAX_BYTES", default=10 * 1024 * 1024)

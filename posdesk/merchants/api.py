@@ -5,6 +5,7 @@ from decimal import Decimal
 from django.http import HttpRequest
 from django.utils.translation import gettext_lazy as _
 from ninja import Query, Router, Schema
+from ninja import Status as Answer
 
 from posdesk.core.api import ERRORS, IDEMPOTENCY_HEADER_DOC, idempotency_key, principal
 from posdesk.core.errors import NotFound, field_error
@@ -113,7 +114,7 @@ def merchant_create(request: HttpRequest, payload: MerchantIn) -> tuple[int, dic
     answer, _replayed = idempotent_create(principal=principal(request), scope="merchant.create",
                                   key=idempotency_key(request), payload=payload.model_dump(mode="json"),
                                   produce=produce)
-    return answer
+    return Answer(*answer)
 
 
 @router.get("/merchants/{merchant_id}", response={200: MerchantDetailOut, **ERRORS}, summary="Get a merchant",

@@ -5,6 +5,7 @@ from datetime import date
 from django.http import HttpRequest
 from django.utils.translation import gettext_lazy as _
 from ninja import Query, Router, Schema
+from ninja import Status as Answer
 
 from posdesk.core.api import ERRORS, IDEMPOTENCY_HEADER_DOC, idempotency_key, principal
 from posdesk.core.errors import field_error
@@ -95,7 +96,7 @@ def terminal_create(request: HttpRequest, payload: TerminalIn) -> tuple[int, dic
     answer, _replayed = idempotent_create(principal=principal(request), scope="terminal.create",
                                   key=idempotency_key(request), payload=payload.model_dump(mode="json"),
                                   produce=produce)
-    return answer
+    return Answer(*answer)
 
 
 @router.get("/terminals/{terminal_id}", response={200: TerminalOut, **ERRORS}, summary="Get a terminal")

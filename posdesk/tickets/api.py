@@ -9,6 +9,7 @@ from typing import Any
 from django.http import HttpRequest
 from django.utils.translation import gettext_lazy as _
 from ninja import File, Query, Router, Schema
+from ninja import Status as Answer
 from ninja.files import UploadedFile
 
 from posdesk.accounts.models import Organisation, Team, User
@@ -299,7 +300,7 @@ def ticket_create(request: HttpRequest, payload: TicketIn) -> tuple[int, dict]:
         principal=principal(request), scope="ticket.create", key=idempotency_key(request),
         payload=payload.model_dump(mode="json"), produce=produce,
     )
-    return answer
+    return Answer(*answer)
 
 
 @router.get("/tickets/{ticket_id}", response={200: TicketOut, **ERRORS}, summary="Get a ticket")
@@ -327,7 +328,7 @@ def _event_create(request: HttpRequest, ticket_id: int, payload: BodyIn, scope: 
         principal=principal(request), scope=f"{scope}:{ticket.pk}", key=idempotency_key(request),
         payload=payload.model_dump(mode="json"), produce=produce,
     )
-    return answer
+    return Answer(*answer)
 
 
 @router.post("/tickets/{ticket_id}/replies", response={201: EventOut, **ERRORS}, summary="Reply (public)",
@@ -426,7 +427,7 @@ def ticket_attach(request: HttpRequest, ticket_id: int, files: list[UploadedFile
         principal=principal(request), scope=f"ticket.attach:{ticket.pk}", key=idempotency_key(request),
         payload=[(c.name, c.content_type, len(c.data)) for c in checked], produce=produce,
     )
-    return answer
+    return Answer(*answer)
 
 
 @router.get("/taxonomy", summary="Status, category, priority and channel codes with labels",

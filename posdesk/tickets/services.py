@@ -129,6 +129,9 @@ def ticket_open(
 ) -> Ticket:
     """Open a ticket for `merchant` in the merchant's own words. Category and priority, when the
     reporter does not give them, start as consultation / P3 until triage (C6) classifies them."""
+    if actor.role != Role.MERCHANT and not actor.is_desk:
+        # field staff report what they find on the work order, not as a new merchant ticket
+        raise PermissionDenied(_("Your role may not open tickets."), code="open_not_allowed")
     text = _clean_text(text)
     if channel not in Channel.values:
         raise field_error("channel", _("Unknown channel."), code="invalid_channel")
@@ -347,7 +350,8 @@ def ticket_assign(
     ticket = _lock(ticket)
     if not policies.can_assign(actor, ticket):
         raise PermissionDenied(code="assign_not_allowed")
-    if vendor is not _UNCHANGED and not actor.is_desk:
+    if (vendor is not _UNCHANGED or team is not _UNCHANGED) and not actor.is_desk:
+        # a vendor dispatches within its own staff only
         raise PermissionDenied(code="assign_not_allowed")
     if assignee is not _UNCHANGED and assignee is not None:
         if not assignable_users_for(actor).filter(pk=assignee.pk).exists():

@@ -1,0 +1,154 @@
+"""The one authorisation matrix: every API operation and every page × every role (anonymous included)
+→ the expected HTTP status. A new endpoint or page without a row here fails `test_matrix_covers_…`."""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import pytest
+from django.test import Client
+from django.urls import URLPattern, URLResolver, get_resolver
+from PIL import Image
+
+from posdesk.tickets.services import ticket_assign, ticket_open
+
+ROLES = ["anonymous", "merchant", "agent", "technician", "vendor", "supervisor", "admin"]
+DESK = {"agent", "supervisor", "admin"}
+
+
+def expect(default: int, **by_role: int) -> dict[str, int]:
+    table = {role: default for role in ROLES}
+    table.update(by_role)
+    return table
+
+
+def png_bytes() -> bytes:
+    buffer = io.BytesIO()
+    Image.new("RGB", (8, 8), (200, 30, 30)).save(buffer, format="PNG")
+    return buffer.getvalue()
+
+
+@dataclass
+class Scene:
+    world: Any
+    ticket: Any  # world.merchant's ticket, assigned to the technician and the vendor
+    other_ticket: Any  # another merchant's, unassigned
+    duplicate: Any  # a second ticket of world.merchant, for merges
+    ids: dict[str, Any] = field(default_factory=dict)
+
+
+@pytest.fixture
+def scene(world) -> Scene:
+    w = world
+    ticket = ticket_open(actor=w.merchant_user, merchant=w.merchant, terminal=w.terminal, text="打印机不出纸",
+                         channel="portal")
+    ticket_assign(ticket=ticket, actor=w.agent, assignee=w.technician, vendor=w.vendor_org, team=w.team)
+    other = ticket_open(actor=w.agent, merchant=w.other_merchant, text="押金什么时候退", channel="phone")
+    duplicate = ticket_open(actor=w.merchant_user, merchant=w.merchant, text="打印机还是不出纸", channel="portal")
+    s = Scene(world=w, ticket=ticket, other_ticket=other, duplicate=duplicate)
+    s.ids = {
+        "ticket": ticket.pk, "other_ticket": other.pk, "duplicate": duplicate.pk, "merchant": w.merchant.pk,
+        "other_merchant": w.other_merchant.pk, "contact": w.contact.pk, "terminal": w.terminal.pk,
+        "other_terminal": w.other_terminal.pk,
+    }
+    return s
+
+
+@dataclass
+class Case:
+    method: str
+    path: str  # with {ticket}, {merchant} … placeholders from Scene.ids
+    expected: dict[str, int]
+    body: Callable[[Scene], Any] | None = None
+    multipart: bool = False
+    openapi_path: str = ""  # the operation this case stands for (API cases)
+
+
+# --- the REST API ------------------------------------------------------------------------------
+
+API = "/api/v1"
+ALL_OK = expect(200, anonymous=401)
+API_CASES = [
+    Case("get", "/me", ALL_OK, openapi_path="/me"),
+    Case("get", "/taxonomy", ALL_OK, openapi_path="/taxonomy"),
+    Case("get", "/tickets", ALL_OK, openapi_path="/tickets"),
+    Case("post", "/tickets", expect(201, anonymous=401, technician=403, vendor=403),
+         body=lambda s: {"text": "刷卡没反应", "mid": s.world.merchant.mid, "sn": s.world.terminal.sn},
+         openapi_path="/tickets"),
+    Case("get", "/tickets/{ticket}", ALL_OK, openapi_path="/tickets/{ticket_id}"),
+    Case("get", "/tickets/{other_ticket}", expect(200, anonymous=401, merchant=404, technician=404, vendor=404),
+         openapi_path="/tickets/{ticket_id}"),
+    Case("get", "/tickets/{ticket}/events", ALL_OK, openapi_path="/tickets/{ticket_id}/events"),
+    Case("post", "/tickets/{ticket}/replies", expect(201, anonymous=401), body=lambda s: {"body": "您好"},
+         openapi_path="/tickets/{ticket_id}/replies"),
+    Case("post", "/tickets/{other_ticket}/replies",
+         expect(201, anonymous=401, merchant=404, technician=404, vendor=404), body=lambda s: {"body": "您好"},
+         openapi_path="/tickets/{ticket_id}/replies"),
+    Case("post", "/tickets/{ticket}/notes", expect(201, anonymous=401, merchant=403),
+         body=lambda s: {"body": "内部备注"}, openapi_path="/tickets/{ticket_id}/notes"),
+    Case("post", "/tickets/{ticket}/transitions", expect(200, anonymous=401, merchant=403, technician=403, vendor=403),
+         body=lambda s: {"to_status": "triaged"}, openapi_path="/tickets/{ticket_id}/transitions"),
+    Case("post", "/tickets/{ticket}/assignment", expect(200, anonymous=401, merchant=403, technician=403),
+         body=lambda s: {"assignee_id": s.world.vendor_tech.pk}, openapi_path="/tickets/{ticket_id}/assignment"),
+    Case("post", "/tickets/{ticket}/classification",
+         expect(200, anonymous=401, merchant=403, technician=403, vendor=403),
+         body=lambda s: {"category": "hardware", "priority": "P2"},
+         openapi_path="/tickets/{ticket_id}/classification"),
+    Case("post", "/tickets/{duplicate}/merge",
+         expect(200, anonymous=401, merchant=403, technician=404, vendor=404),
+         body=lambda s: {"into": s.ticket.number}, openapi_path="/tickets/{ticket_id}/merge"),
+    Case("post", "/tickets/{ticket}/attachments", expect(201, anonymous=401),
+         body=lambda s: {"files": [("photo.png", png_bytes())]}, multipart=True,
+         openapi_path="/tickets/{ticket_id}/attachments"),
+    Case("get", "/merchants", ALL_OK, openapi_path="/merchants"),
+    Case("post", "/merchants", expect(403, anonymous=401, agent=201, supervisor=201, admin=201),
+         body=lambda s: {"mid": "898330160129999", "name": "新开的店", "district": "xihu"},
+         openapi_path="/merchants"),
+    Case("get", "/merchants/{merchant}", ALL_OK, openapi_path="/merchants/{merchant_id}"),
+    Case("get", "/merchants/{other_merchant}", expect(200, anonymous=401, merchant=404, technician=404, vendor=404),
+         openapi_path="/merchants/{merchant_id}"),
+    Case("post", "/merchants/{merchant}/contacts/{contact}/reveal", ALL_OK,
+         openapi_path="/merchants/{merchant_id}/contacts/{contact_id}/reveal"),
+    Case("get", "/terminal-models", ALL_OK, openapi_path="/terminal-models"),
+    Case("get", "/terminals", ALL_OK, openapi_path="/terminals"),
+    Case("post", "/terminals", expect(403, anonymous=401, agent=201, supervisor=201, admin=201),
+         body=lambda s: {"sn": "N7NL99990001", "model": s.world.terminal.model.code, "tid": "19990001"},
+         openapi_path="/terminals"),
+    Case("get", "/terminals/{terminal}", ALL_OK, openapi_path="/terminals/{terminal_id}"),
+    Case("get", "/terminals/{other_terminal}", expect(200, anonymous=401, merchant=404, technician=404, vendor=404),
+         openapi_path="/terminals/{terminal_id}"),
+]
+
+
+def _client(scene: Scene, role: str, api: Callable[..., Client]) -> Client:
+    return api(None) if role == "anonymous" else api(scene.world.users[role])
+
+
+@pytest.mark.parametrize("role", ROLES)
+@pytest.mark.parametrize("case", API_CASES, ids=lambda c: f"{c.method.upper()} {c.path}")
+def test_api_answers_each_role_as_the_matrix_says(case: Case, role: str, scene: Scene, api) -> None:
+    client = _client(scene, role, api)
+    url = API + case.path.format(**scene.ids)
+    body = case.body(scene) if case.body else None
+    if case.multipart:
+        from django.core.files.uploadedfile import SimpleUploadedFile
+
+        files = [SimpleUploadedFile(name, data) for name, data in body["files"]]
+        response = getattr(client, case.method)(url, data={"files": files})
+    elif body is not None:
+        response = getattr(client, case.method)(url, data=body, content_type="application/json")
+    else:
+        response = getattr(client, case.method)(url)
+    assert response.status_code == case.expected[role], response.content[:300]
+    if response.status_code >= 400:
+        assert set(response.json()) == {"code", "message", "detail"}
+
+
+def test_matrix_covers_every_api_operation(client) -> None:
+    spec = client.get(f"{API}/openapi.json").json()
+    operations = {(method, path.removeprefix(API)) for path, ops in spec["paths"].items() for method in ops}
+    covered = {(case.method, case.openapi_path) for case in API_CASES}
+    assert operations - covered == set(), "API operations without a row in the access matrix"
