@@ -10,7 +10,6 @@ from typing import Any
 
 import pytest
 from django.test import Client
-from django.urls import URLPattern, URLResolver, get_resolver
 from PIL import Image
 
 from posdesk.tickets.services import ticket_assign, ticket_open

@@ -2,22 +2,23 @@ from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
 
 from posdesk.accounts.models import ApiToken, Organisation, Team, User
+from posdesk.audit.admin import AuditedModelAdmin
 
 
 @admin.register(User)
-class UserAdmin(DjangoUserAdmin):
+class UserAdmin(AuditedModelAdmin, DjangoUserAdmin):
     list_display = ("username", "display_name", "role", "organisation", "is_active")
     list_filter = ("role", "organisation", "is_active")
     fieldsets = (*DjangoUserAdmin.fieldsets, ("posdesk", {"fields": ("role", "organisation", "display_name", "mobile")}))
 
 
 @admin.register(Organisation)
-class OrganisationAdmin(admin.ModelAdmin):
+class OrganisationAdmin(AuditedModelAdmin):
     list_display = ("code", "name", "kind", "is_active")
 
 
 @admin.register(Team)
-class TeamAdmin(admin.ModelAdmin):
+class TeamAdmin(AuditedModelAdmin):
     list_display = ("code", "name", "organisation", "supervisor")
     filter_horizontal = ("members",)
 

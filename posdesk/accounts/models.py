@@ -104,3 +104,6 @@ class LoginCode(models.Model):
     expires_at = models.DateTimeField()
     attempts = models.PositiveSmallIntegerField(default=0)
     consumed_at = models.DateTimeField(null=True, blank=True)
+
+    def __str__(self) -> str:
+        return f"login code {self.pk} ({self.created_at:%Y-%m-%d %H:%M})"

@@ -16,7 +16,7 @@ from django.utils.translation import gettext_lazy as _
 from posdesk.accounts.models import ApiToken, LoginCode, User
 from posdesk.core.errors import Throttled
 
-TOKEN_PREFIX = "pd_"
+TOKEN_PREFIX = "pd_"  # noqa: S105 - a public prefix, not a secret
 
 
 def _digest(secret: str) -> str:

@@ -30,3 +30,6 @@ class AuditEntry(models.Model):
             models.Index(fields=["object_type", "object_id", "created_at"], name="audit_object_idx"),
             models.Index(fields=["actor", "created_at"], name="audit_actor_idx"),
         ]
+
+    def __str__(self) -> str:
+        return f"{self.action} {self.object_type}:{self.object_id}"

@@ -17,3 +17,6 @@ class IdempotencyRecord(models.Model):
         constraints = [
             models.UniqueConstraint(fields=["principal", "scope", "key"], name="idempotency_unique_key"),
         ]
+
+    def __str__(self) -> str:
+        return f"{self.scope} {self.key}"

@@ -1,5 +1,6 @@
 from django.contrib import admin
 
+from posdesk.audit.admin import AuditedModelAdmin
 from posdesk.merchants.models import District, Merchant, MerchantContact
 
 
@@ -10,7 +11,7 @@ class ContactInline(admin.TabularInline):
 
 
 @admin.register(Merchant)
-class MerchantAdmin(admin.ModelAdmin):
+class MerchantAdmin(AuditedModelAdmin):
     list_display = ("mid", "name", "district", "tier", "status")
     list_filter = ("tier", "status", "district")
     search_fields = ("mid", "name")
@@ -18,5 +19,5 @@ class MerchantAdmin(admin.ModelAdmin):
 
 
 @admin.register(District)
-class DistrictAdmin(admin.ModelAdmin):
+class DistrictAdmin(AuditedModelAdmin):
     list_display = ("code", "name_zh", "name_en", "city")

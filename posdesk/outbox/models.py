@@ -40,3 +40,6 @@ class OutboxMessage(models.Model):
         verbose_name = _("outbound message")
         verbose_name_plural = _("outbox")
         indexes = [models.Index(fields=["status", "next_attempt_at"], name="outbox_due_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.channel}/{self.purpose} #{self.pk} ({self.status})"

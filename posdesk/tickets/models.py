@@ -104,6 +104,9 @@ class TicketEvent(models.Model):
     class Meta:
         indexes = [models.Index(fields=["ticket", "created_at", "id"], name="ticket_event_timeline_idx")]
 
+    def __str__(self) -> str:
+        return f"{self.kind} on ticket {self.ticket_id}"
+
 
 def attachment_path(instance: TicketAttachment, filename: str) -> str:
     return f"tickets/{instance.ticket_id}/{instance.sha256[:16]}-{filename[-80:]}"
@@ -125,9 +128,15 @@ class TicketAttachment(models.Model):
     )
     created_at = models.DateTimeField(auto_now_add=True)
 
+    def __str__(self) -> str:
+        return self.original_name
+
 
 class TicketNumberSequence(models.Model):
     """One counter per day (Asia/Shanghai) for readable ticket numbers: T2611220042."""
 
     day = models.CharField(max_length=6, primary_key=True)  # YYMMDD
     last_value = models.PositiveIntegerField(default=0)
+
+    def __str__(self) -> str:
+        return f"{self.day}: {self.last_value}"
