@@ -175,12 +175,13 @@ IDEMPOTENCY_TTL_HOURS = env.int("POSDESK_IDEMPOTENCY_TTL_HOURS", default=48)
 CELERY_BROKER_URL = env.str("CELERY_BROKER_URL", default="filesystem://")
 _QUEUE_DIR = DATA_DIR / "queue"
 if CELERY_BROKER_URL.startswith("filesystem://"):
-    for sub in ("messages", "processed"):
+    for sub in ("messages", "processed", "control"):
         (_QUEUE_DIR / sub).mkdir(parents=True, exist_ok=True)
     CELERY_BROKER_TRANSPORT_OPTIONS = {
         "data_folder_in": str(_QUEUE_DIR / "messages"),
         "data_folder_out": str(_QUEUE_DIR / "messages"),
         "processed_folder": str(_QUEUE_DIR / "processed"),
+        "control_folder": str(_QUEUE_DIR / "control"),
         "store_processed": False,
     }
 CELERY_RESULT_BACKEND = env.str("CELERY_RESULT_BACKEND", default="") or None

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from django.db.models import Q, QuerySet
 
-from posdesk.accounts.models import STAFF_ROLES, Role, Team, User
+from posdesk.accounts.models import STAFF_ROLES, Organisation, Role, Team, User
 from posdesk.core.identifiers import normalise_mobile
 
 
@@ -24,3 +24,8 @@ def assignable_users_for(user: User) -> QuerySet[User]:
 
 def team_list() -> QuerySet[Team]:
     return Team.objects.order_by("name")
+
+
+def vendor_organisation_list() -> QuerySet[Organisation]:
+    """Active field-service vendors, for the desk to give field work to."""
+    return Organisation.objects.filter(kind=Organisation.Kind.VENDOR, is_active=True).order_by("name")

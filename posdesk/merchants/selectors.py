@@ -17,7 +17,7 @@ def merchant_ids_for_merchant_user(user: User) -> QuerySet:
 
 def merchant_scope_for_user(user: User) -> QuerySet[Merchant]:
     merchants = Merchant.objects.all()
-    if not user.is_authenticated:
+    if not user.is_authenticated or not user.is_active:
         return merchants.none()
     if user.is_desk:
         return merchants
@@ -72,3 +72,15 @@ def merchant_primary_contact(merchant: Merchant) -> MerchantContact | None:
 
 def district_list() -> QuerySet[District]:
     return District.objects.order_by("code")
+
+
+def merchant_contact_get_for_user(user: User, *, contact_id: int) -> MerchantContact:
+    """A contact of a merchant that `user` may see (through the merchant access gate), else NotFound."""
+    contact = (
+        MerchantContact.objects.filter(pk=contact_id, merchant__in=merchant_scope_for_user(user))
+        .select_related("merchant")
+        .first()
+    )
+    if contact is None:
+        raise NotFound(code="contact_not_found")
+    return contact
