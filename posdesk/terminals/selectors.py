@@ -12,7 +12,7 @@ from posdesk.terminals.models import Terminal, TerminalModel
 
 def terminal_scope_for_user(user: User) -> QuerySet[Terminal]:
     terminals = Terminal.objects.all()
-    if not user.is_authenticated:
+    if not user.is_authenticated or not user.is_active:
         return terminals.none()
     if user.is_desk:
         return terminals
@@ -54,3 +54,17 @@ def terminal_list_for_user(
 
 def terminal_model_list() -> QuerySet[TerminalModel]:
     return TerminalModel.objects.all()
+
+
+def terminal_choices_for_reporter(user: User) -> QuerySet[Terminal]:
+    """Terminals a user may report a fault on: within their scope, not retired, bound to an active
+    merchant; grouped by merchant for the portal's report form."""
+    from posdesk.merchants.models import Merchant  # a lower layer; kept local to this appended read
+
+    return (
+        terminal_scope_for_user(user)
+        .filter(merchant__status=Merchant.Status.ACTIVE)
+        .exclude(status=Terminal.Status.RETIRED)
+        .select_related("model", "merchant")
+        .order_by("merchant__name", "merchant_id", "model__name", "sn")
+    )

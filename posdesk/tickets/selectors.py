@@ -261,3 +261,35 @@ def ticket_list_for_merchant_user(user: User, *, limit: int = 50) -> list[Ticket
         .order_by("-created_at", "-id")[:limit]
     )
 
+
+
+# --- merchant portal (appended for posdesk.portal) -----------------------------------------
+
+@dataclass
+class MerchantTicketOverview:
+    open: list[Ticket]
+    recent_closed: list[Ticket]
+
+
+def ticket_overview_for_merchant_user(
+    user: User, *, open_limit: int = 100, recent_limit: int = 20
+) -> MerchantTicketOverview:
+    """The portal home: the open tickets of every merchant the user reports for, most recently
+    updated first, then the most recently updated finished (resolved, closed, cancelled) ones."""
+    tickets = ticket_scope_for_user(user).select_related("merchant", "terminal", "terminal__model")
+    open_statuses = list(OPEN_STATUSES)
+    return MerchantTicketOverview(
+        open=list(tickets.filter(status__in=open_statuses).order_by("-updated_at", "-id")[:open_limit]),
+        recent_closed=list(
+            tickets.exclude(status__in=open_statuses).order_by("-updated_at", "-id")[:recent_limit]
+        ),
+    )
+
+
+# --- staff console (appended for posdesk.console) ------------------------------------------
+
+def terminal_recent_ticket_count(user: User, *, terminal_id: int, window: timedelta = REPEAT_FAULT_WINDOW) -> int:
+    """Tickets on one terminal within `window` (the terminal page's repeat-fault figure)."""
+    return ticket_scope_for_user(user).filter(
+        terminal_id=terminal_id, created_at__gte=timezone.now() - window
+    ).count()
