@@ -23,7 +23,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from posdesk.accounts.models import Role
 from posdesk.accounts.selectors import assignable_users_for, team_list
-from posdesk.console.access import staff_required
+from posdesk.console.access import forbidden, staff_required
 from posdesk.console.forms import (
     BULK_CLEAR,
     BULK_KEEP,
@@ -50,7 +50,7 @@ from posdesk.console.services import (
     saved_view_query_clean,
     staff_sign_in,
 )
-from posdesk.core.errors import ApplicationError, NotFound, field_error
+from posdesk.core.errors import ApplicationError, NotFound, PermissionDenied, field_error
 from posdesk.merchants.models import Merchant
 from posdesk.merchants.selectors import (
     district_list,
@@ -352,17 +352,29 @@ def ticket_detail(request: HttpRequest, ticket_id: int) -> HttpResponse:
 
 
 def _ticket_action(
-    request: HttpRequest, ticket_id: int, form_name: str, perform: Callable[[Ticket, Any], str]
+    request: HttpRequest, ticket_id: int, form_name: str, perform: Callable[[Ticket, Any], str],
+    may: Callable[[Any, Ticket], bool] | None = None,
 ) -> HttpResponse:
     """Run one ticket action. Success: htmx gets the fresh workspace, a plain post a redirect back.
-    A form or domain error: the form is shown again with the error, nothing has changed."""
+    A form or domain error: the form is shown again with the error, nothing has changed. A user
+    whose role may never do this (`may`) is refused with 403 before the form is read."""
     ticket = ticket_get_for_user(request.user, ticket_id=ticket_id)
+    if may is not None and not may(request.user, ticket):
+        message = str(PermissionDenied.default_message)
+        if _wants_partial(request):  # htmx swaps 2xx only: show the refusal in the workspace
+            context = _ticket_context(request, ticket)
+            context["action_errors"] = [message]
+            return render(request, "console/ticket.html#workspace", context)
+        return forbidden(request, message)
     form = ACTION_FORMS[form_name](request.POST, request.FILES, user=request.user, ticket=ticket)
+    error_status = 422
     if form.is_valid():
         try:
             notice = perform(ticket, form)
         except ApplicationError as exc:
             add_application_error(form, exc)
+            if exc.status == 403:
+                error_status = 403  # the role may not do this, whatever the input
         else:
             return _after_action(request, ticket_id, notice)
     context = _ticket_context(request, ticket, {form_name: form})
@@ -371,7 +383,7 @@ def _ticket_action(
         context["action_errors"] = [error for errors in form.errors.values() for error in errors]
     if _wants_partial(request):
         return render(request, "console/ticket.html#workspace", context)  # htmx swaps 2xx only
-    return render(request, "console/ticket.html", context, status=422)
+    return render(request, "console/ticket.html", context, status=error_status)
 
 
 def _after_action(request: HttpRequest, ticket_id: int, notice: str) -> HttpResponse:
@@ -441,7 +453,7 @@ def ticket_assign_view(request: HttpRequest, ticket_id: int) -> HttpResponse:
             return _("Nothing changed.")
         return _("Assignment saved.")
 
-    return _ticket_action(request, ticket_id, "assign_form", perform)
+    return _ticket_action(request, ticket_id, "assign_form", perform, may=policies.can_assign)
 
 
 @staff_required
@@ -456,7 +468,8 @@ def ticket_classify_view(request: HttpRequest, ticket_id: int) -> HttpResponse:
         )
         return _("Category and priority saved.") if event else _("Nothing changed.")
 
-    return _ticket_action(request, ticket_id, "classify_form", perform)
+    return _ticket_action(request, ticket_id, "classify_form", perform,
+                          may=lambda user, _ticket: policies.can_change_fields(user))
 
 
 @staff_required
