@@ -41,6 +41,7 @@ def world(db) -> Any:
     class World:
         pass
 
+    f.ensure_districts()
     w = World()
     w.org = f.OrganisationFactory()
     w.vendor_org = f.VendorFactory(code="vendor-a", name="甲维修服务商")
@@ -151,10 +152,15 @@ def pytest_sessionfinish(session: Any, exitstatus: int) -> None:
 CHROMIUM = os.environ.get("POSDESK_CHROMIUM", "/usr/bin/chromium")
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture
 def chromium():
+    """Headless Chromium for one test. Playwright's sync API runs an event loop in this thread,
+    and while it runs Django (asgiref) hands out other database connections than the test set
+    up; so Playwright lives only as long as the test, and those connections are closed before
+    the test's database flush."""
     if not os.path.exists(CHROMIUM):
         pytest.skip(f"Chromium not found at {CHROMIUM} (apt-get install chromium)")
+    from django.db import connections
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as playwright:
@@ -166,8 +172,11 @@ def chromium():
                 "--disable-background-networking", "--disable-component-update", "--disable-sync",
             ],
         )
-        yield browser
-        browser.close()
+        try:
+            yield browser
+        finally:
+            connections.close_all()
+            browser.close()
 
 
 @pytest.fixture

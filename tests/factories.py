@@ -56,7 +56,20 @@ class TeamFactory(factory.django.DjangoModelFactory):
     name = factory.Sequence(lambda n: f"一线支持{n}组")
 
 
+def ensure_districts() -> None:
+    """The districts are seeded by a data migration, which a transactional test's flush removes;
+    put them back (same codes) so no test depends on the order tests run in."""
+    from posdesk.merchants.districts import HANGZHOU_DISTRICTS
+
+    if District.objects.count() < len(HANGZHOU_DISTRICTS):
+        for code, name_zh, name_en, lat, lng in HANGZHOU_DISTRICTS:
+            District.objects.get_or_create(
+                code=code, defaults={"name_zh": name_zh, "name_en": name_en, "center_lat": lat, "center_lng": lng}
+            )
+
+
 def district(code: str = "xihu") -> District:
+    ensure_districts()
     return District.objects.get(code=code)
 
 

@@ -7,6 +7,7 @@ import io
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
+from uuid import uuid4
 
 import pytest
 from django.test import Client
@@ -161,6 +162,9 @@ DESK_OBJECT_PAGE = expect(200, anonymous=302, merchant=403, technician=404, vend
 # a successful POST without htmx redirects back (302)
 STAFF_ACTION = expect(302, anonymous=302, merchant=403)
 DESK_ACTION = expect(302, anonymous=302, merchant=403, technician=403, vendor=403)
+PORTAL_PAGE = expect(403, anonymous=302, merchant=200)
+PORTAL_OTHER = expect(403, anonymous=302, merchant=404)
+PORTAL_ACTION = expect(403, anonymous=302, merchant=302)
 
 
 def _ticket_form(**fields: Any) -> Callable[[Scene], dict]:
@@ -205,6 +209,28 @@ PAGE_CASES = [
     Case("get", "/console/merchants/{other_merchant}/", DESK_OBJECT_PAGE, openapi_path="console:merchant"),
     Case("get", "/console/terminals/{terminal}/", STAFF_PAGE, openapi_path="console:terminal"),
     Case("get", "/console/terminals/{other_terminal}/", DESK_OBJECT_PAGE, openapi_path="console:terminal"),
+    # merchant portal: merchants only; staff are pointed to the console (403)
+    Case("get", "/portal/login/", expect(200, merchant=302), openapi_path="portal:login"),
+    Case("post", "/portal/logout/", expect(302), openapi_path="portal:logout"),
+    Case("get", "/portal/", PORTAL_PAGE, openapi_path="portal:home"),
+    Case("get", "/portal/report/", PORTAL_PAGE, openapi_path="portal:report"),
+    Case("post", "/portal/report/", PORTAL_ACTION,
+         body=lambda s: {"form_token": str(uuid4()), "terminal": s.world.terminal.pk, "text": "刷卡没反应"},
+         openapi_path="portal:report"),
+    Case("get", "/portal/tickets/{ticket}/", PORTAL_PAGE, openapi_path="portal:ticket"),
+    Case("get", "/portal/tickets/{other_ticket}/", PORTAL_OTHER, openapi_path="portal:ticket"),
+    Case("post", "/portal/tickets/{ticket}/reply/", PORTAL_ACTION, body=_ticket_form(body="您好，还是不行"),
+         openapi_path="portal:ticket_reply"),
+    Case("post", "/portal/tickets/{other_ticket}/reply/", PORTAL_OTHER, body=_ticket_form(body="您好"),
+         openapi_path="portal:ticket_reply"),
+    # confirm / reopen on a ticket that is not waiting for confirmation: the page shows why (200)
+    Case("post", "/portal/tickets/{ticket}/confirm/", PORTAL_PAGE, openapi_path="portal:ticket_confirm"),
+    Case("post", "/portal/tickets/{ticket}/reopen/", PORTAL_PAGE, body=_ticket_form(reason="没修好"),
+         openapi_path="portal:ticket_reopen"),
+    Case("post", "/portal/tickets/{ticket}/cancel/", PORTAL_ACTION, body=_ticket_form(reason="不需要了"),
+         openapi_path="portal:ticket_cancel"),
+    Case("post", "/portal/tickets/{other_ticket}/cancel/", PORTAL_OTHER, body=_ticket_form(reason="不需要了"),
+         openapi_path="portal:ticket_cancel"),
     Case("get", "/attachments/999999", expect(404), openapi_path="attachment"),
     Case("get", "/", expect(302), openapi_path="home"),
     Case("get", "/healthz", expect(200), openapi_path="healthz"),

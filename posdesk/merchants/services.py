@@ -21,6 +21,7 @@ from posdesk.audit.services import audit_personal_data_view, audit_record
 from posdesk.core.errors import Conflict, PermissionDenied, ValidationFailed, field_error
 from posdesk.core.identifiers import parse_mid, parse_mobile
 from posdesk.core.masking import mask_mobile
+from posdesk.core.text import clean_line
 from posdesk.merchants.models import District, Merchant, MerchantContact
 from posdesk.outbox.models import OutboxMessage
 from posdesk.outbox.services import outbox_enqueue
@@ -50,7 +51,7 @@ def merchant_create(
 ) -> Merchant:
     _require_desk(actor)
     mid = parse_mid(mid)
-    name = name.strip()
+    name = clean_line(name)
     if not name:
         raise field_error("name", _("The merchant name is required."))
     if tier not in Merchant.Tier.values:
@@ -60,7 +61,7 @@ def merchant_create(
     try:
         with transaction.atomic():
             merchant = Merchant.objects.create(
-                mid=mid, name=name, district=district, address=address.strip(), tier=tier,
+                mid=mid, name=name, district=district, address=clean_line(address), tier=tier,
                 latitude=latitude, longitude=longitude,
             )
     except IntegrityError as exc:  # a concurrent create with the same MID
@@ -81,7 +82,7 @@ def merchant_contact_add(
 ) -> MerchantContact:
     mobile = parse_mobile(mobile) if mobile else ""
     contact = MerchantContact.objects.create(
-        merchant=merchant, name=name.strip(), mobile=mobile, email=email.strip().lower(),
+        merchant=merchant, name=clean_line(name), mobile=mobile, email=clean_line(email).lower(),
         wechat_openid=wechat_openid, is_primary=is_primary,
     )
     audit_record(
@@ -123,10 +124,10 @@ def merchant_login_code_send(*, mobile: str) -> None:
         )
 
 
-@transaction.atomic
 def merchant_login(*, mobile: str, code: str) -> User:
     """Verify the code and return the merchant user for this mobile, creating it on first sign-in
-    and linking it to every contact registered with the number."""
+    and linking it to every contact registered with the number. The code check commits on its own,
+    so a wrong try counts against the code even though this call then fails."""
     mobile = parse_mobile(mobile)
     login_throttle_check(scope="portal", ident=mobile)
     if not code or not code.strip().isdigit() or not login_code_verify(mobile=mobile, code=code):
@@ -134,17 +135,18 @@ def merchant_login(*, mobile: str, code: str) -> User:
         raise ValidationFailed(_("The code is wrong or has expired."), code="invalid_login_code",
                                detail={"field": "code"})
     login_failures_clear(scope="portal", ident=mobile)
-    user = User.objects.filter(mobile=mobile).first()
-    if user is None:
-        user = User(username=f"m{mobile}", mobile=mobile, role=Role.MERCHANT)
-        user.set_unusable_password()
-        primary = MerchantContact.objects.filter(mobile=mobile).order_by("-is_primary", "pk").first()
-        user.display_name = primary.name if primary else ""
-        user.save()
-        audit_record(actor=user, action=AuditEntry.Action.CREATE, target=user, summary="portal user")
-    elif user.role != Role.MERCHANT or not user.is_active:
-        raise PermissionDenied(_("This number belongs to a staff account; staff sign in to the console."),
-                               code="not_a_merchant_account")
-    MerchantContact.objects.filter(mobile=mobile, user__isnull=True).update(user=user)
-    audit_record(actor=user, action=AuditEntry.Action.SIGN_IN, target=user, summary="portal sign-in")
+    with transaction.atomic():
+        user = User.objects.select_for_update().filter(mobile=mobile).first()
+        if user is None:
+            user = User(username=f"m{mobile}", mobile=mobile, role=Role.MERCHANT)
+            user.set_unusable_password()
+            primary = MerchantContact.objects.filter(mobile=mobile).order_by("-is_primary", "pk").first()
+            user.display_name = primary.name if primary else ""
+            user.save()
+            audit_record(actor=user, action=AuditEntry.Action.CREATE, target=user, summary="portal user")
+        elif user.role != Role.MERCHANT or not user.is_active:
+            raise PermissionDenied(_("This number belongs to a staff account; staff sign in to the console."),
+                                   code="not_a_merchant_account")
+        MerchantContact.objects.filter(mobile=mobile, user__isnull=True).update(user=user)
+        audit_record(actor=user, action=AuditEntry.Action.SIGN_IN, target=user, summary="portal sign-in")
     return user

@@ -5,4 +5,12 @@ from posdesk.portal import views
 app_name = "portal"
 urlpatterns = [
     path("", views.home, name="home"),
+    path("login/", views.login_view, name="login"),
+    path("logout/", views.logout_view, name="logout"),
+    path("report/", views.report, name="report"),
+    path("tickets/<int:ticket_id>/", views.ticket_detail, name="ticket"),
+    path("tickets/<int:ticket_id>/reply/", views.ticket_reply_view, name="ticket_reply"),
+    path("tickets/<int:ticket_id>/confirm/", views.ticket_confirm_view, name="ticket_confirm"),
+    path("tickets/<int:ticket_id>/reopen/", views.ticket_reopen_view, name="ticket_reopen"),
+    path("tickets/<int:ticket_id>/cancel/", views.ticket_cancel_view, name="ticket_cancel"),
 ]
