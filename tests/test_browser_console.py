@@ -3,7 +3,6 @@ and resolves it — every action without a full page reload."""
 
 from __future__ import annotations
 
-import os
 import re
 
 import pytest
@@ -11,15 +10,9 @@ from playwright.sync_api import expect
 
 from posdesk.tickets.models import Ticket, TicketEvent
 from posdesk.tickets.services import ticket_open
+from tests.browser import snap
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
-
-
-def _snap(page, name: str) -> None:
-    """POSDESK_SCREENSHOTS=<dir> keeps a picture of each step for a person to look at."""
-    folder = os.environ.get("POSDESK_SCREENSHOTS")
-    if folder:
-        page.screenshot(path=os.path.join(folder, f"{name}.png"), full_page=True)
 
 
 def test_agent_works_a_ticket_from_queue_to_resolved(live_server, world, desktop_page) -> None:
@@ -38,7 +31,7 @@ def test_agent_works_a_ticket_from_queue_to_resolved(live_server, world, desktop
     page.click("#login-form [type=submit]")
     expect(page.locator(f"tr.ticket-row[data-number='{p1.number}']")).to_be_visible()
     expect(page.locator(f"tr.ticket-row[data-number='{p3.number}']")).to_be_visible()
-    _snap(page, "console-queue")
+    snap(page, "console-queue")
 
     # and filters the queue to P1 (htmx swaps the results, the URL follows)
     page.select_option("#filter-priority", "P1")
@@ -67,7 +60,7 @@ def test_agent_works_a_ticket_from_queue_to_resolved(live_server, world, desktop
     page.fill("#transition-reason", "重新签到后恢复正常")
     page.click("#transition-submit")
     expect(page.locator("#ticket-workspace")).to_have_attribute("data-status", "resolved")
-    _snap(page, "console-ticket")
+    snap(page, "console-ticket")
 
     # then no action reloaded the page, and the database holds what the page shows
     assert page.evaluate("window.__no_reload") is True

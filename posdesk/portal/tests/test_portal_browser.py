@@ -11,6 +11,7 @@ from posdesk.outbox.models import OutboxMessage
 from posdesk.portal.tests.conftest import png_bytes
 from posdesk.tickets.models import Ticket
 from posdesk.tickets.services import ticket_transition
+from tests.browser import snap
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -29,11 +30,13 @@ def test_merchant_on_a_phone_signs_in_reports_a_fault_and_confirms_the_repair(
     page.fill('#login-form [name="code"]', re.search(r"\d{6}", sms.body).group())
     page.click("#sign-in")
     page.wait_for_selector("#report-fault")
+    snap(page, "portal-home")
     # nothing wider than the phone: no sideways scrolling
     assert page.evaluate("document.documentElement.scrollWidth") <= 390
 
     # report a fault with a photo
     page.click("#report-fault")
+    snap(page, "portal-report")
     photo = tmp_path / "screen.png"
     photo.write_bytes(png_bytes((40, 30)))
     page.select_option('#report-form [name="terminal"]', str(world.terminal.pk))
@@ -62,4 +65,4 @@ def test_merchant_on_a_phone_signs_in_reports_a_fault_and_confirms_the_repair(
     page.wait_for_selector('#ticket-body[data-status="resolved"]')
     ticket.refresh_from_db()
     assert ticket.status == "resolved"
-    page.screenshot(path=str(tmp_path / "portal-ticket.png"), full_page=True)
+    snap(page, "portal-ticket")
