@@ -6,6 +6,7 @@ from __future__ import annotations
 import logging
 from typing import Any
 
+from django.db import DataError
 from django.http import Http404, HttpRequest, HttpResponse
 from django.utils.translation import gettext as gettext_now
 from django.utils.translation import gettext_lazy as _
@@ -85,7 +86,15 @@ def install_error_handlers(api: NinjaAPI) -> None:
         return error_response(api, request, status=404, code="not_found",
                               message=_("The requested item does not exist or you may not see it."))
 
+    def on_data_error(request: HttpRequest, exc: DataError) -> HttpResponse:
+        # The database refused a value the schemas let through (PostgreSQL: too long for its column,
+        # NUL character, number out of range). It is the caller's input, so 422 rather than 500.
+        logger.warning("database refused a value", extra={"error": str(exc)[:200], "path": request.path})
+        return error_response(api, request, status=422, code="invalid_value",
+                              message=_("A value is too long or contains characters that cannot be stored."))
+
     api.add_exception_handler(ApplicationError, on_application_error)
+    api.add_exception_handler(DataError, on_data_error)
     api.add_exception_handler(ValidationError, on_validation_error)
     api.add_exception_handler(HttpError, on_http_error)
     api.add_exception_handler(Http404, on_404)

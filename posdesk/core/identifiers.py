@@ -10,10 +10,11 @@ from django.utils.translation import gettext_lazy as _
 
 from posdesk.core.errors import field_error
 
-MID_RE = re.compile(r"^\d{15}$")
-TID_RE = re.compile(r"^\d{8}$")
-SN_RE = re.compile(r"^[A-Z0-9][A-Z0-9-]{4,30}[A-Z0-9]$")
-MOBILE_RE = re.compile(r"^1[3-9]\d{9}$")
+# ASCII digits only: `\d` alone also matches full-width and other scripts' digits (１２３…).
+MID_RE = re.compile(r"^\d{15}$", re.ASCII)
+TID_RE = re.compile(r"^\d{8}$", re.ASCII)
+SN_RE = re.compile(r"^[A-Z0-9][A-Z0-9-]{4,30}[A-Z0-9]$", re.ASCII)
+MOBILE_RE = re.compile(r"^1[3-9]\d{9}$", re.ASCII)
 
 
 def parse_mid(value: str, field: str = "mid") -> str:

@@ -6,6 +6,10 @@ import logging
 
 from posdesk.core.masking import mask_text
 
+# Attributes every LogRecord has; anything else on a record came from `extra=` and is written out
+# as its own field by the JSON formatter, so it is masked too.
+_STANDARD_ATTRIBUTES = frozenset(logging.LogRecord("", 0, "", 0, "", None, None).__dict__) | {"message", "asctime"}
+
 
 class MaskPersonalDataFilter(logging.Filter):
     def filter(self, record: logging.LogRecord) -> bool:
@@ -14,6 +18,6 @@ class MaskPersonalDataFilter(logging.Filter):
         if masked != message:
             record.msg, record.args = masked, None
         for key, value in list(record.__dict__.items()):
-            if key.startswith("pd_") and isinstance(value, str):
+            if key not in _STANDARD_ATTRIBUTES and isinstance(value, str):
                 setattr(record, key, mask_text(value))
         return True

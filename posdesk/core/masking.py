@@ -6,7 +6,8 @@ from __future__ import annotations
 import re
 
 _DIGITS = re.compile(r"\D")
-MOBILE_IN_TEXT = re.compile(r"(?<!\d)(1[3-9]\d)[ -]?(\d{4})[ -]?(\d{4})(?!\d)")
+# A mobile stands alone, or follows the country code (+86 / 0086, which stays visible).
+MOBILE_IN_TEXT = re.compile(r"(?:(?<=\+86)|(?<=0086)|(?<!\d))(1[3-9]\d)[ -]?(\d{4})[ -]?(\d{4})(?!\d)")
 
 
 def mask_mobile(mobile: str | None) -> str:
@@ -14,6 +15,8 @@ def mask_mobile(mobile: str | None) -> str:
     if not mobile:
         return ""
     digits = _DIGITS.sub("", mobile)
+    if len(digits) == 13 and digits.startswith("86") and mobile.lstrip().startswith("+"):
+        digits = digits[2:]  # +86 country code
     if len(digits) == 11:
         return f"{digits[:3]}****{digits[-4:]}"
     if len(digits) <= 4:

@@ -4,7 +4,7 @@ from decimal import Decimal
 
 from django.http import HttpRequest
 from django.utils.translation import gettext_lazy as _
-from ninja import Query, Router, Schema
+from ninja import Field, Query, Router, Schema
 from ninja import Status as Answer
 
 from posdesk.core.api import ERRORS, IDEMPOTENCY_HEADER_DOC, idempotency_key, principal
@@ -53,16 +53,17 @@ class MerchantPage(Schema):
 
 
 class MerchantIn(Schema):
-    mid: str
-    name: str
-    district: str | None = None
-    address: str = ""
-    tier: str = Merchant.Tier.STANDARD
-    latitude: Decimal | None = None
-    longitude: Decimal | None = None
-    contact_name: str = ""
-    contact_mobile: str = ""
-    contact_email: str = ""
+    # lengths as the columns allow (PostgreSQL refuses longer values; SQLite would keep them)
+    mid: str = Field(max_length=40)
+    name: str = Field(max_length=120)
+    district: str | None = Field(None, max_length=40)
+    address: str = Field("", max_length=200)
+    tier: str = Field(Merchant.Tier.STANDARD, max_length=12)
+    latitude: Decimal | None = Field(None, ge=-90, le=90)
+    longitude: Decimal | None = Field(None, ge=-180, le=180)
+    contact_name: str = Field("", max_length=60)
+    contact_mobile: str = Field("", max_length=40)
+    contact_email: str = Field("", max_length=254)
 
 
 class ContactRevealOut(Schema):
@@ -86,7 +87,8 @@ def merchant_detail(merchant: Merchant) -> dict:
 def merchant_list(request: HttpRequest, q: str = "", district: str = "", tier: str = "",
                   offset: int = 0, limit: int = Query(50, ge=1, le=200)) -> dict:
     merchants = selectors.merchant_list_for_user(request.auth, q=q, district=district, tier=tier)
-    rows = list(merchants[max(offset, 0): offset + limit + 1])
+    offset = max(offset, 0)
+    rows = list(merchants[offset: offset + limit + 1])
     return {
         "items": rows[:limit],
         "next_offset": offset + limit if len(rows) > limit else None,

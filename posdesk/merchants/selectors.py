@@ -8,6 +8,7 @@ from django.db.models import Q, QuerySet
 from posdesk.accounts.models import Role, User
 from posdesk.core.errors import NotFound
 from posdesk.core.identifiers import MID_RE, normalise_mobile
+from posdesk.core.text import clean_line
 from posdesk.merchants.models import District, Merchant, MerchantContact
 
 
@@ -51,7 +52,7 @@ def merchant_list_for_user(
         merchants = merchants.filter(district__code=district)
     if tier:
         merchants = merchants.filter(tier=tier)
-    q = q.strip()
+    q = clean_line(q)
     if q:
         if MID_RE.match(q):
             merchants = merchants.filter(mid=q)

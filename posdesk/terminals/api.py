@@ -4,7 +4,7 @@ from datetime import date
 
 from django.http import HttpRequest
 from django.utils.translation import gettext_lazy as _
-from ninja import Query, Router, Schema
+from ninja import Field, Query, Router, Schema
 from ninja import Status as Answer
 
 from posdesk.core.api import ERRORS, IDEMPOTENCY_HEADER_DOC, idempotency_key, principal
@@ -49,13 +49,14 @@ class TerminalPage(Schema):
 
 
 class TerminalIn(Schema):
-    sn: str
-    model: str
-    tid: str | None = None
+    # lengths as the columns allow (PostgreSQL refuses longer values; SQLite would keep them)
+    sn: str = Field(max_length=64)
+    model: str = Field(max_length=40)
+    tid: str | None = Field(None, max_length=16)
     merchant_id: int | None = None
-    firmware: str = ""
-    sim_iccid: str = ""
-    sim_carrier: str = ""
+    firmware: str = Field("", max_length=40)
+    sim_iccid: str = Field("", max_length=22)
+    sim_carrier: str = Field("", max_length=20)
     install_date: date | None = None
     warranty_end: date | None = None
 
@@ -71,7 +72,8 @@ def terminal_list(request: HttpRequest, merchant_id: int | None = None, status: 
                   q: str = "", offset: int = 0, limit: int = Query(50, ge=1, le=200)) -> dict:
     terminals = selectors.terminal_list_for_user(request.auth, merchant_id=merchant_id, status=status,
                                                  model=model, q=q)
-    rows = list(terminals[max(offset, 0): offset + limit + 1])
+    offset = max(offset, 0)
+    rows = list(terminals[offset: offset + limit + 1])
     return {"items": rows[:limit], "next_offset": offset + limit if len(rows) > limit else None}
 
 

@@ -6,6 +6,7 @@ from django.db.models import QuerySet
 
 from posdesk.accounts.models import Role, User
 from posdesk.core.errors import NotFound
+from posdesk.core.text import clean_line
 from posdesk.merchants.selectors import merchant_ids_for_merchant_user
 from posdesk.terminals.models import Terminal, TerminalModel
 
@@ -41,12 +42,13 @@ def terminal_list_for_user(
 ) -> QuerySet[Terminal]:
     terminals = terminal_scope_for_user(user).select_related("model", "merchant")
     if merchant_id is not None:
-        terminals = terminals.filter(merchant_id=merchant_id)
+        # an id beyond 64 bits matches nothing (and would overflow SQLite)
+        terminals = terminals.filter(merchant_id=merchant_id) if 0 <= merchant_id < 2**63 else terminals.none()
     if status:
         terminals = terminals.filter(status=status)
     if model:
         terminals = terminals.filter(model__code=model)
-    q = q.strip().upper()
+    q = clean_line(q).upper()
     if q:
         terminals = terminals.filter(tid=q) if q.isdigit() and len(q) == 8 else terminals.filter(sn=q)
     return terminals.order_by("sn")

@@ -12,6 +12,7 @@ from posdesk.audit.models import AuditEntry
 from posdesk.audit.services import audit_record
 from posdesk.core.errors import Conflict, PermissionDenied, field_error
 from posdesk.core.identifiers import parse_sn, parse_tid
+from posdesk.core.text import clean_line
 from posdesk.merchants.models import Merchant
 from posdesk.terminals.models import Terminal, TerminalModel
 
@@ -43,8 +44,8 @@ def terminal_register(
     try:
         with transaction.atomic():
             terminal = Terminal.objects.create(
-                sn=sn, tid=tid, model=model, merchant=merchant, firmware=firmware.strip(),
-                sim_iccid=sim_iccid.strip(), sim_carrier=sim_carrier.strip(),
+                sn=sn, tid=tid, model=model, merchant=merchant, firmware=clean_line(firmware),
+                sim_iccid=clean_line(sim_iccid), sim_carrier=clean_line(sim_carrier),
                 install_date=install_date, warranty_end=warranty_end,
                 status=Terminal.Status.ACTIVE if merchant else Terminal.Status.IN_STOCK,
             )

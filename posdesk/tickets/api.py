@@ -3,6 +3,7 @@ service, answer."""
 
 from __future__ import annotations
 
+import hashlib
 from datetime import datetime
 from typing import Any
 
@@ -425,7 +426,9 @@ def ticket_attach(request: HttpRequest, ticket_id: int, files: list[UploadedFile
 
     answer, _replayed = idempotent_create(
         principal=principal(request), scope=f"ticket.attach:{ticket.pk}", key=idempotency_key(request),
-        payload=[(c.name, c.content_type, len(c.data)) for c in checked], produce=produce,
+        # the content's hash too: another photo of the same name and size is not a retry
+        payload=[(c.name, c.content_type, len(c.data), hashlib.sha256(c.data).hexdigest()) for c in checked],
+        produce=produce,
     )
     return Answer(*answer)
 

@@ -8,7 +8,7 @@ import binascii
 import json
 import re
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from django.db.models import Count, Q, QuerySet
@@ -19,6 +19,7 @@ from django.utils.translation import gettext_lazy as _
 from posdesk.accounts.models import Role, User
 from posdesk.core.errors import NotFound, field_error
 from posdesk.core.identifiers import MID_RE, MOBILE_RE, TID_RE, normalise_mobile
+from posdesk.core.text import clean_line
 from posdesk.merchants.models import Merchant, MerchantContact
 from posdesk.merchants.selectors import merchant_ids_for_merchant_user
 from posdesk.terminals.models import Terminal
@@ -103,7 +104,7 @@ def _check_choices(name: str, values: list[str], allowed: list[str]) -> None:
 
 def _search(tickets: QuerySet[Ticket], q: str) -> QuerySet[Ticket]:
     """Exact search by ticket number, MID, TID, SN or mobile; otherwise by merchant name."""
-    q = q.strip()
+    q = clean_line(q)
     if not q:
         return tickets
     if TICKET_NUMBER_RE.match(q):
@@ -123,7 +124,18 @@ def _search(tickets: QuerySet[Ticket], q: str) -> QuerySet[Ticket]:
     return tickets.filter(merchant_id__in=merchant_ids)
 
 
+MAX_ID = 2**63 - 1  # ids are 64-bit; a larger number would not reach the database (SQLite overflows)
+
+
+def _check_id(name: str, value: int | None) -> None:
+    if value is not None and not 0 <= value <= MAX_ID:
+        raise field_error(name, _("Unknown value: %(values)s") % {"values": value}, code="invalid_filter")
+
+
 def ticket_filter(user: User, filters: TicketFilters) -> QuerySet[Ticket]:
+    _check_id("team", filters.team)
+    _check_id("merchant_id", filters.merchant_id)
+    _check_id("terminal_id", filters.terminal_id)
     _check_choices("status", filters.status, Status.values)
     _check_choices("priority", filters.priority, Priority.values)
     _check_choices("category", filters.category, Category.values)
@@ -146,7 +158,7 @@ def ticket_filter(user: User, filters: TicketFilters) -> QuerySet[Ticket]:
     elif filters.assignee == "none":
         tickets = tickets.filter(assignee__isnull=True)
     elif filters.assignee:
-        if not filters.assignee.isdigit():
+        if not filters.assignee.isdigit() or not filters.assignee.isascii() or int(filters.assignee) > MAX_ID:
             raise field_error("assignee", _("Unknown value: %(values)s") % {"values": filters.assignee},
                               code="invalid_filter")
         tickets = tickets.filter(assignee_id=int(filters.assignee))
@@ -177,13 +189,17 @@ def _decode_cursor(cursor: str, sort: str) -> list[Any]:
         for (name, _desc), value in zip(SORTS[sort], values, strict=True):
             if name.endswith("_at"):
                 value = parse_datetime(value)
-                if value is None:
+                if value is None or value.tzinfo is None:
                     raise ValueError
-            elif name == "id" and not isinstance(value, int):
+                value = value.astimezone(UTC)  # OverflowError at the ends of the calendar
+            elif name == "id":
+                if not isinstance(value, int) or isinstance(value, bool) or not 0 <= value <= MAX_ID:
+                    raise ValueError
+            elif name == "priority" and value not in Priority.values:
                 raise ValueError
             decoded.append(value)
         return decoded
-    except (ValueError, TypeError, binascii.Error, json.JSONDecodeError, UnicodeDecodeError) as exc:
+    except (ValueError, TypeError, OverflowError, binascii.Error, json.JSONDecodeError, UnicodeDecodeError) as exc:
         raise field_error("cursor", _("The page cursor is not valid."), code="invalid_cursor") from exc
 
 

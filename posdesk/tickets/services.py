@@ -19,6 +19,7 @@ from posdesk.accounts.selectors import assignable_users_for
 from posdesk.audit.models import AuditEntry
 from posdesk.audit.services import audit_record
 from posdesk.core.errors import Conflict, PermissionDenied, ValidationFailed, field_error
+from posdesk.core.text import without_nul
 from posdesk.merchants.models import Merchant
 from posdesk.merchants.selectors import merchant_primary_contact
 from posdesk.outbox.models import OutboxMessage
@@ -53,7 +54,7 @@ def ticket_number_next(*, at: datetime) -> str:
 # --- helpers ------------------------------------------------------------------------------
 
 def _clean_text(text: str, *, field: str = "text", required: bool = True) -> str:
-    text = (text or "").strip()
+    text = without_nul(text).strip()
     if required and not text:
         raise field_error(field, _("Please describe the problem."), code="text_required")
     if len(text) > MAX_TEXT:
@@ -293,7 +294,7 @@ def ticket_transition(*, ticket: Ticket, actor: User, to_status: str, reason: st
         )
     if not lifecycle.role_may_move(actor.role, from_status, to_status):
         raise PermissionDenied(_("Your role may not make this change."), code="transition_not_allowed")
-    reason = (reason or "").strip()[:500]
+    reason = without_nul(reason).strip()[:500]
     if (Status(from_status), Status(to_status)) in lifecycle.REASON_REQUIRED and not reason:
         raise field_error("reason", _("Please give a reason for this change."), code="reason_required")
     now = timezone.now()
@@ -454,7 +455,7 @@ def ticket_merge(*, duplicate: Ticket, original: Ticket, actor: User, reason: st
     if duplicate.merchant_id != original.merchant_id:
         raise Conflict(_("Only tickets of the same merchant can be merged."), code="merge_other_merchant")
     now = timezone.now()
-    reason = (reason or "").strip()[:500] or f"duplicate of {original.number}"
+    reason = without_nul(reason).strip()[:500] or f"duplicate of {original.number}"
     duplicate.merged_into = original
     duplicate.save(update_fields=["merged_into"])
     _event(duplicate, kind=TicketEvent.Kind.MERGED, actor=actor, at=now, reason=reason,

@@ -1,0 +1,234 @@
+"""The transactional outbox: delivered after commit, retried with back-off, dead-lettered after
+MAX_ATTEMPTS, and sent by exactly one worker however many try."""
+
+from __future__ import annotations
+
+import logging
+import threading
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from django.db import transaction
+
+from posdesk.core.tests.concurrency import racing_database, run_together
+from posdesk.outbox import backends
+from posdesk.outbox.models import OutboxMessage
+from posdesk.outbox.services import (
+    MAX_ATTEMPTS,
+    outbox_deliver_one,
+    outbox_due_ids,
+    outbox_enqueue,
+    outbox_retry_dead,
+)
+from posdesk.outbox.tasks import outbox_sweep
+
+START = datetime(2026, 3, 2, 4, 0, tzinfo=UTC)
+S = OutboxMessage.Status
+
+
+class FlakyProvider:
+    """Fails `failures` times, then delivers; records every call."""
+
+    def __init__(self, failures: int = 10**6) -> None:
+        self.failures = failures
+        self.calls: list[int] = []
+        self._lock = threading.Lock()
+
+    def __call__(self, message: OutboxMessage) -> None:
+        with self._lock:
+            self.calls.append(message.pk)
+            if len(self.calls) <= self.failures:
+                raise backends.DeliveryError("provider answered 503")
+
+
+@pytest.fixture
+def provider(monkeypatch):
+    def install(failures: int = 10**6) -> FlakyProvider:
+        flaky = FlakyProvider(failures)
+        monkeypatch.setitem(backends.BACKENDS, OutboxMessage.Channel.SMS, flaky)
+        return flaky
+
+    return install
+
+
+def _enqueue(**overrides) -> OutboxMessage:
+    fields = {
+        "channel": OutboxMessage.Channel.SMS,
+        "purpose": OutboxMessage.Purpose.SERVICE_REPLY,
+        "recipient": "13812345678",
+        "body": "【posdesk】您的工单有新回复",
+    }
+    return outbox_enqueue(**{**fields, **overrides})
+
+
+@pytest.mark.django_db
+def test_a_message_is_delivered_after_the_commit_and_logged_masked(
+    django_capture_on_commit_callbacks, caplog
+):
+    caplog.set_level(logging.INFO, logger="posdesk.outbox")
+    with django_capture_on_commit_callbacks(execute=True) as callbacks:
+        message = _enqueue()
+        message.refresh_from_db()
+        assert message.status == S.PENDING  # nothing leaves before the commit
+    assert len(callbacks) == 1
+    message.refresh_from_db()
+    assert (message.status, message.attempts) == (S.SENT, 1)
+    assert message.sent_at is not None
+    logged = " ".join(r.getMessage() for r in caplog.records if r.name == "posdesk.outbox")
+    assert "138****5678" in logged
+    assert "13812345678" not in logged
+
+
+@pytest.mark.django_db
+def test_a_rolled_back_change_sends_nothing(django_capture_on_commit_callbacks):
+    with django_capture_on_commit_callbacks(execute=True) as callbacks:
+        try:
+            with transaction.atomic():
+                _enqueue()
+                raise RuntimeError("the change that caused it failed")
+        except RuntimeError:
+            pass
+    assert callbacks == []
+    assert not OutboxMessage.objects.exists()
+
+
+@pytest.mark.django_db
+def test_failures_are_retried_with_growing_back_off_then_dead_lettered(provider, time_machine):
+    # given a provider that always fails
+    flaky = provider()
+    time_machine.move_to(START, tick=False)
+    message = _enqueue()
+    now = START
+    expected_waits = [30, 60, 120, 240, 480]
+
+    for attempt in range(1, MAX_ATTEMPTS + 1):
+        # when the message is tried
+        assert outbox_deliver_one(message_id=message.pk) == (S.DEAD if attempt == MAX_ATTEMPTS else S.PENDING)
+        message.refresh_from_db()
+        assert message.attempts == attempt
+        assert message.last_error == "DeliveryError: provider answered 503"
+        if attempt == MAX_ATTEMPTS:
+            break
+        # then it waits 30 s, 60 s, 120 s … before the sweep picks it up again
+        wait = timedelta(seconds=expected_waits[attempt - 1])
+        assert message.next_attempt_at == now + wait
+        time_machine.move_to(now + wait - timedelta(seconds=1), tick=False)
+        assert message.pk not in outbox_due_ids()
+        now = now + wait
+        time_machine.move_to(now, tick=False)
+        assert message.pk in outbox_due_ids()
+
+    # and after MAX_ATTEMPTS it is a dead letter the sweep leaves alone
+    assert message.status == S.DEAD
+    assert len(flaky.calls) == MAX_ATTEMPTS
+    time_machine.move_to(now + timedelta(days=1), tick=False)
+    assert message.pk not in outbox_due_ids()
+    assert outbox_deliver_one(message_id=message.pk) == "skipped"
+
+
+@pytest.mark.django_db
+def test_the_back_off_stops_growing_at_an_hour(provider, time_machine, monkeypatch):
+    from posdesk.outbox import services
+
+    provider()
+    monkeypatch.setattr(services, "MAX_ATTEMPTS", 20)
+    time_machine.move_to(START, tick=False)
+    message = _enqueue()
+    message.attempts = 12
+    message.save(update_fields=["attempts"])
+    outbox_deliver_one(message_id=message.pk)
+    message.refresh_from_db()
+    assert message.next_attempt_at == START + timedelta(hours=1)
+
+
+@pytest.mark.django_db
+def test_the_sweep_delivers_a_message_once_the_provider_recovers(provider, time_machine):
+    flaky = provider(failures=1)
+    time_machine.move_to(START, tick=False)
+    message = _enqueue()
+    outbox_deliver_one(message_id=message.pk)
+    time_machine.move_to(START + timedelta(seconds=31), tick=False)
+
+    assert outbox_sweep.delay().get() == 1
+
+    message.refresh_from_db()
+    assert (message.status, message.attempts, len(flaky.calls)) == (S.SENT, 2, 2)
+
+
+@pytest.mark.django_db
+def test_the_sweep_leaves_fresh_messages_to_their_own_task(time_machine):
+    time_machine.move_to(START, tick=False)
+    message = _enqueue()  # its on-commit task never ran (e.g. the worker was down)
+    time_machine.move_to(START + timedelta(seconds=30), tick=False)
+    assert message.pk not in outbox_due_ids()
+    time_machine.move_to(START + timedelta(seconds=61), tick=False)
+    assert message.pk in outbox_due_ids()
+
+
+@pytest.mark.django_db
+def test_a_message_stuck_in_sending_is_retried_after_ten_minutes(time_machine):
+    time_machine.move_to(START, tick=False)
+    message = _enqueue()
+    OutboxMessage.objects.filter(pk=message.pk).update(status=S.SENDING, claimed_at=START)  # a worker died
+    time_machine.move_to(START + timedelta(minutes=9), tick=False)
+    assert message.pk not in outbox_due_ids()
+    time_machine.move_to(START + timedelta(minutes=11), tick=False)
+    assert message.pk in outbox_due_ids()
+    assert outbox_deliver_one(message_id=message.pk) == S.SENT
+
+
+@pytest.mark.django_db
+def test_a_sent_message_is_never_sent_again(provider):
+    flaky = provider(failures=0)
+    message = _enqueue()
+    assert outbox_deliver_one(message_id=message.pk) == S.SENT
+    assert outbox_deliver_one(message_id=message.pk) == "skipped"
+    assert flaky.calls == [message.pk]
+
+
+@pytest.mark.django_db
+def test_a_dead_letter_can_be_retried_from_scratch(provider, django_capture_on_commit_callbacks):
+    provider(failures=MAX_ATTEMPTS)
+    message = _enqueue()
+    for _ in range(MAX_ATTEMPTS):
+        outbox_deliver_one(message_id=message.pk)
+    message.refresh_from_db()
+    assert message.status == S.DEAD
+
+    with django_capture_on_commit_callbacks(execute=True):
+        outbox_retry_dead(message=message)
+
+    message.refresh_from_db()
+    assert (message.status, message.attempts) == (S.SENT, 1)
+
+
+@pytest.mark.django_db
+def test_channels_without_a_configured_provider_end_as_dead_letters(time_machine):
+    message = _enqueue(channel=OutboxMessage.Channel.WECHAT, recipient="oAbC123openid")
+    for _ in range(MAX_ATTEMPTS):
+        outbox_deliver_one(message_id=message.pk)
+    message.refresh_from_db()
+    assert message.status == S.DEAD
+    assert "WeChat delivery is not configured" in message.last_error
+
+
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+def test_the_claim_is_exactly_once_when_workers_race(provider, tmp_path):
+    # given one pending message and a provider that counts sends
+    flaky = provider(failures=0)
+    message = OutboxMessage.objects.create(  # written directly: no on-commit delivery before the race
+        channel=OutboxMessage.Channel.SMS,
+        purpose=OutboxMessage.Purpose.SERVICE_REPLY,
+        recipient="13812345678",
+        body="【posdesk】您的工单有新回复",
+    )
+
+    # when four workers try to deliver it at the same moment
+    with racing_database(tmp_path):
+        outcomes = run_together(*[lambda: outbox_deliver_one(message_id=message.pk)] * 4)
+        message.refresh_from_db()
+
+    # then exactly one sent it and the others skipped
+    assert sorted(outcomes) == sorted([S.SENT, "skipped", "skipped", "skipped"])
+    assert flaky.calls == [message.pk]
+    assert (message.status, message.attempts) == (S.SENT, 1)
