@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 PYTEST_ARGS ?=
 
-.PHONY: run test install messages migrate demo bench lint clean
+.PHONY: run test install messages messages-extract migrate demo bench lint clean
 
 $(STAMP): pyproject.toml
 	@command -v $(PYTHON) >/dev/null 2>&1 || { echo "需要 Python 3.11 / Python 3.11 is required"; exit 1; }
@@ -19,6 +19,11 @@ install: $(STAMP) messages
 # Translations are compiled from the committed .po files (no GNU gettext needed).
 messages: $(STAMP)
 	$(BIN)/pybabel compile -d posdesk/locale -D django
+
+# After changing user-facing text: refresh the catalogue (needs GNU gettext), translate the new
+# entries in posdesk/locale/zh_Hans/LC_MESSAGES/django.po; tests/test_translations.py checks it.
+messages-extract: $(STAMP)
+	$(BIN)/posdesk makemessages -l zh_Hans --no-location -i ".venv/*" -i "var/*" -i "bench/*" -i "tests/*" -i "*/tests/*"
 
 migrate: install
 	$(BIN)/posdesk migrate --noinput -v 0

@@ -1,5 +1,5 @@
 from django.contrib import admin
-from django.urls import include, path
+from django.urls import include, path, re_path
 
 from config.api import api
 from posdesk.core import views as core_views
@@ -9,6 +9,7 @@ urlpatterns = [
     path("healthz", core_views.healthz, name="healthz"),
     path("readyz", core_views.readyz, name="readyz"),
     path("api/v1/", api.urls),
+    re_path(r"^api/(?P<path>.*)$", core_views.api_not_found),
     path("admin/", admin.site.urls),
     path("console/", include("posdesk.console.urls")),
     path("portal/", include("posdesk.portal.urls")),

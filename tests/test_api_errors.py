@@ -367,7 +367,6 @@ def test_a_value_the_database_refuses_is_422_not_500(world, api, monkeypatch):
             assert body["message"] == "A value is too long or contains characters that cannot be stored."
 
 
-@pytest.mark.xfail(strict=False, reason="translations pending: zh-Hans messages are added centrally")
 @pytest.mark.parametrize("case_name", list(CASES))
 def test_the_default_message_is_written_in_chinese(world, api, open_ticket, setting_for_errors, case_name):
     case = CASES[case_name]

@@ -36,6 +36,7 @@ def _reset_pool() -> None:
     if celery_app._pool is not None:
         celery_app._pool.force_close_all()
         celery_app._pool = None
+    celery_app.amqp._producer_pool = None
 
 
 @pytest.fixture

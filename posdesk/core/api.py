@@ -8,7 +8,7 @@ from typing import Any
 
 from django.db import DataError
 from django.http import Http404, HttpRequest, HttpResponse
-from django.utils.translation import gettext as gettext_now
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 from ninja import NinjaAPI, Schema
 from ninja.errors import AuthenticationError, AuthorizationError, HttpError, ValidationError
@@ -63,8 +63,8 @@ def install_error_handlers(api: NinjaAPI) -> None:
     def on_validation_error(request: HttpRequest, exc: ValidationError) -> HttpResponse:
         detail = _validation_detail(exc.errors)
         fields = ", ".join(d["field"] for d in detail if d["field"])
-        message = gettext_now("Some fields are not valid: %(fields)s") % {"fields": fields} if fields else \
-            gettext_now("Some fields are not valid.")
+        message = gettext("Some fields are not valid: %(fields)s") % {"fields": fields} if fields else \
+            gettext("Some fields are not valid.")
         return error_response(api, request, status=422, code="validation_error", message=message, detail=detail)
 
     def on_http_error(request: HttpRequest, exc: HttpError) -> HttpResponse:

@@ -62,3 +62,13 @@ def home(request: HttpRequest) -> HttpResponse:
     if user.is_authenticated and getattr(user, "role", "") != "merchant":
         return redirect("console:queue")
     return redirect("portal:home")
+
+
+def api_not_found(request: HttpRequest, path: str = "") -> JsonResponse:
+    """Unknown paths under the API answer in the API's error shape, not with an HTML page."""
+    from django.utils.translation import gettext
+
+    return JsonResponse(
+        {"code": "not_found", "message": gettext("There is no such API operation."), "detail": {"path": request.path}},
+        status=404,
+    )
