@@ -15,7 +15,6 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-import pytest
 from django.db import connections
 from django.db.utils import load_backend
 
@@ -68,24 +67,3 @@ def run_together(*calls: Callable[[], Any], timeout: float = 60) -> list[Any]:
         thread.join(timeout)
     assert not any(thread.is_alive() for thread in threads), "a racing thread did not finish"
     return results
-
-
-@pytest.hookimpl(hookwrapper=True)
-def pytest_runtest_teardown(item: pytest.Item, nextitem: pytest.Item | None) -> Iterator[None]:
-    """Import this hook into the conftest of a package with `django_db(transaction=True)` tests.
-
-    After such a test pytest-django empties every table, which also drops the rows data
-    migrations wrote (the districts every test world stands on). Tests that run later without
-    `serialized_rollback` would find them gone; this reloads them once the flush is done, so a
-    transactional test leaves the database as it found it."""
-    yield
-    marker = item.get_closest_marker("django_db")
-    if marker is None or not marker.kwargs.get("transaction"):
-        return
-    from pytest_django.plugin import blocking_manager_key
-
-    with item.config.stash[blocking_manager_key].unblock():
-        for connection in connections.all(initialized_only=True):
-            contents = getattr(connection, "_test_serialized_contents", None)
-            if contents:
-                connection.creation.deserialize_db_from_string(contents)

@@ -212,7 +212,7 @@ def test_channels_without_a_configured_provider_end_as_dead_letters(time_machine
     assert "WeChat delivery is not configured" in message.last_error
 
 
-@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+@pytest.mark.django_db(transaction=True)
 def test_the_claim_is_exactly_once_when_workers_race(provider, tmp_path):
     # given one pending message and a provider that counts sends
     flaky = provider(failures=0)

@@ -26,7 +26,7 @@ def _create(client, key, text="刷卡没反应，屏幕显示A0", mid="898330160
     )
 
 
-@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+@pytest.mark.django_db(transaction=True)
 def test_concurrent_retries_with_the_same_key_create_one_ticket(world, api, tmp_path):
     # given two requests with one key, sent at the same moment (a client that retried too early)
     clients = [api(world.merchant_user), api(world.merchant_user)]
@@ -70,7 +70,7 @@ class _BothMissTheRecord:
             raise
 
 
-@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+@pytest.mark.django_db(transaction=True)
 def test_retries_that_both_miss_the_record_still_create_one_ticket(world, api, tmp_path, monkeypatch):
     clients = [api(world.merchant_user), api(world.merchant_user)]
     records = _BothMissTheRecord(parties=2)

@@ -15,7 +15,7 @@ def test_it_opens_a_ticket_with_timeline_audit_and_acknowledgement(world, open_t
     assert message.status == OutboxMessage.Status.SENT  # eager worker delivered it on commit
 
 
-@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+@pytest.mark.django_db(transaction=True)
 def test_numbers_are_sequential_per_day(world, open_ticket):
     a, b = open_ticket(), open_ticket()
     assert int(b.number[-4:]) == int(a.number[-4:]) + 1
