@@ -13,6 +13,8 @@ from posdesk.core.idempotency import idempotent_create
 from posdesk.merchants import selectors, services
 from posdesk.merchants.models import District, Merchant
 
+MAX_OFFSET = 1_000_000
+
 router = Router(tags=["merchants"])
 
 
@@ -88,6 +90,8 @@ def merchant_list(request: HttpRequest, q: str = "", district: str = "", tier: s
                   offset: int = 0, limit: int = Query(50, ge=1, le=200)) -> dict:
     merchants = selectors.merchant_list_for_user(request.auth, q=q, district=district, tier=tier)
     offset = max(offset, 0)
+    if offset > MAX_OFFSET:
+        raise field_error("offset", _("The offset is too large."), code="invalid_offset")
     rows = list(merchants[offset: offset + limit + 1])
     return {
         "items": rows[:limit],

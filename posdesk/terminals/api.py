@@ -14,6 +14,8 @@ from posdesk.merchants.selectors import merchant_get_for_user
 from posdesk.terminals import selectors, services
 from posdesk.terminals.models import Terminal, TerminalModel
 
+MAX_OFFSET = 1_000_000
+
 router = Router(tags=["terminals"])
 
 
@@ -73,6 +75,8 @@ def terminal_list(request: HttpRequest, merchant_id: int | None = None, status: 
     terminals = selectors.terminal_list_for_user(request.auth, merchant_id=merchant_id, status=status,
                                                  model=model, q=q)
     offset = max(offset, 0)
+    if offset > MAX_OFFSET:
+        raise field_error("offset", _("The offset is too large."), code="invalid_offset")
     rows = list(terminals[offset: offset + limit + 1])
     return {"items": rows[:limit], "next_offset": offset + limit if len(rows) > limit else None}
 

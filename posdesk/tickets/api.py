@@ -216,6 +216,10 @@ def _json(schema: type[Schema], data: dict) -> dict:
     return schema.model_validate(data).model_dump(mode="json")
 
 
+def _codes(choices: Any) -> str:
+    return ", ".join(f"`{code}`" for code in choices.values)
+
+
 def _csv(value: str) -> list[str]:
     return [v for v in (part.strip() for part in value.split(",")) if v]
 
@@ -233,20 +237,20 @@ def _csv(value: str) -> list[str]:
 )
 def ticket_list(
     request: HttpRequest,
-    status: str = "",
-    priority: str = "",
-    category: str = "",
-    channel: str = "",
-    team: int | None = None,
-    assignee: str = "",
-    district: str = "",
+    status: str = Query("", description="comma-separated status codes: " + _codes(Status)),
+    priority: str = Query("", description="comma-separated priorities: " + _codes(Priority)),
+    category: str = Query("", description="comma-separated category codes: " + _codes(Category)),
+    channel: str = Query("", description="comma-separated channel codes: " + _codes(Channel)),
+    team: int | None = Query(None, description="team id"),
+    assignee: str = Query("", description="`me`, `none` (unassigned) or a user id"),
+    district: str = Query("", description="district code, e.g. `xihu`"),
     merchant_id: int | None = None,
     terminal_id: int | None = None,
-    open: bool = False,
-    q: str = "",
-    sort: str = Query("-created_at", description="-created_at, created_at, -updated_at or priority"),
-    cursor: str | None = None,
-    limit: int = 25,
+    open: bool = Query(False, description="only open tickets (when `status` is not given)"),
+    q: str = Query("", description="a ticket number, MID, TID, SN or mobile (exact), else part of a merchant name"),
+    sort: str = Query("-created_at", description="`-created_at` (default), `created_at`, `-updated_at` or `priority`"),
+    cursor: str | None = Query(None, description="`next_cursor` of the previous page"),
+    limit: int = Query(25, description="rows per page, 1–100"),
 ) -> dict:
     filters = selectors.TicketFilters(
         status=_csv(status), priority=_csv(priority), category=_csv(category), channel=_csv(channel),

@@ -10,3 +10,9 @@ def test_an_unknown_api_path_answers_in_the_error_shape(client):
 
 def test_the_unknown_path_message_is_chinese_by_default(client):
     assert client.get("/api/v1/no-such-thing").json()["message"] == "没有这个 API 操作。"
+
+
+def test_a_huge_list_offset_is_refused_not_a_server_error(world, api):
+    response = api(world.agent, "en").get("/api/v1/merchants?offset=18299287641945173772992512")
+    assert response.status_code == 422
+    assert response.json()["code"] == "invalid_offset"
