@@ -354,9 +354,9 @@ def ticket_assign(
     if (vendor is not _UNCHANGED or team is not _UNCHANGED) and not actor.is_desk:
         # a vendor dispatches within its own staff only
         raise PermissionDenied(code="assign_not_allowed")
-    if assignee is not _UNCHANGED and assignee is not None:
-        if not assignable_users_for(actor).filter(pk=assignee.pk).exists():
-            raise field_error("assignee", _("This person cannot be given this ticket."), code="invalid_assignee")
+    if (assignee is not _UNCHANGED and assignee is not None
+            and not assignable_users_for(actor).filter(pk=assignee.pk).exists()):
+        raise field_error("assignee", _("This person cannot be given this ticket."), code="invalid_assignee")
     if vendor is not _UNCHANGED and vendor is not None and vendor.kind != Organisation.Kind.VENDOR:
         raise field_error("vendor", _("This organisation is not a field-service vendor."), code="invalid_vendor")
     new_vendor = ticket.vendor if vendor is _UNCHANGED else vendor
