@@ -71,6 +71,15 @@ def merchant_primary_contact(merchant: Merchant) -> MerchantContact | None:
     return merchant.contacts.order_by("-is_primary", "pk").first()
 
 
+def merchant_primary_mobile(merchant_id: int) -> str:
+    """The mobile to notify: the primary contact's, else the first contact's that has one."""
+    mobiles = (
+        MerchantContact.objects.filter(merchant_id=merchant_id).exclude(mobile="")
+        .order_by("-is_primary", "pk").values_list("mobile", flat=True)[:1]
+    )
+    return next(iter(mobiles), "")
+
+
 def district_list() -> QuerySet[District]:
     return District.objects.order_by("code")
 

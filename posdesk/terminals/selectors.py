@@ -29,7 +29,7 @@ def terminal_scope_for_user(user: User) -> QuerySet[Terminal]:
 def terminal_get_for_user(
     user: User, *, terminal_id: int | None = None, sn: str | None = None, tid: str | None = None
 ) -> Terminal:
-    scope = terminal_scope_for_user(user).select_related("model", "merchant")
+    scope = terminal_scope_for_user(user).select_related("model", "merchant", "merchant__district")
     lookup = {"pk": terminal_id} if terminal_id is not None else {"sn": sn} if sn else {"tid": tid}
     terminal = scope.filter(**lookup).first() if any(v is not None for v in lookup.values()) else None
     if terminal is None:

@@ -61,12 +61,16 @@ class Ticket(models.Model):
             models.Index(fields=["priority", "-created_at", "-id"], name="ticket_priority_created_idx"),
             models.Index(fields=["category", "-created_at", "-id"], name="ticket_category_created_idx"),
             models.Index(fields=["channel", "-created_at", "-id"], name="ticket_channel_created_idx"),
+            # A filter on one owner or place: (x, status, created_at) counts and pages the open
+            # queue from the index; (x, created_at, id) pages every status newest first.
             models.Index(fields=["team", "status", "-created_at"], name="ticket_team_idx"),
-            models.Index(fields=["assignee", "status", "-created_at"], name="ticket_assignee_idx"),
             models.Index(fields=["vendor", "status", "-created_at"], name="ticket_vendor_idx"),
+            models.Index(fields=["assignee", "status", "-created_at"], name="ticket_assignee_idx"),
+            models.Index(fields=["assignee", "-created_at", "-id"], name="ticket_assignee_created_idx"),
             models.Index(fields=["district", "status", "-created_at"], name="ticket_district_idx"),
-            models.Index(fields=["merchant", "-created_at"], name="ticket_merchant_idx"),
-            models.Index(fields=["terminal", "-created_at"], name="ticket_terminal_idx"),
+            models.Index(fields=["district", "-created_at", "-id"], name="ticket_district_created_idx"),
+            models.Index(fields=["merchant", "-created_at", "-id"], name="ticket_merchant_created_idx"),
+            models.Index(fields=["terminal", "-created_at", "-id"], name="ticket_terminal_created_idx"),
             models.Index(fields=["-created_at", "-id"], name="ticket_created_idx"),
             models.Index(fields=["-updated_at", "-id"], name="ticket_updated_idx"),
         ]

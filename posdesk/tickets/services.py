@@ -21,7 +21,7 @@ from posdesk.audit.services import audit_record
 from posdesk.core.errors import Conflict, PermissionDenied, ValidationFailed, field_error
 from posdesk.core.text import without_nul
 from posdesk.merchants.models import Merchant
-from posdesk.merchants.selectors import merchant_primary_contact
+from posdesk.merchants.selectors import merchant_primary_mobile
 from posdesk.outbox.models import OutboxMessage
 from posdesk.outbox.services import outbox_enqueue
 from posdesk.terminals.models import Terminal
@@ -86,10 +86,10 @@ def _lock(ticket: Ticket) -> Ticket:
 def _notify_merchant(ticket: Ticket, body: str, purpose: str = OutboxMessage.Purpose.SERVICE_REPLY) -> None:
     if ticket.merchant_id is None:
         return
-    contact = merchant_primary_contact(ticket.merchant)
-    if contact is None or not contact.mobile:
+    mobile = merchant_primary_mobile(ticket.merchant_id)
+    if not mobile:
         return
-    outbox_enqueue(channel=OutboxMessage.Channel.SMS, purpose=purpose, recipient=contact.mobile,
+    outbox_enqueue(channel=OutboxMessage.Channel.SMS, purpose=purpose, recipient=mobile,
                    body=f"【posdesk】{body}", ticket_id=ticket.pk)
 
 
@@ -164,6 +164,8 @@ def ticket_open(
         created_at=now,
         updated_at=now,
     )
+    if Merchant.district.is_cached(merchant):
+        ticket.district = merchant.district  # the answer shows it; no second read
     event = _event(ticket, kind=TicketEvent.Kind.CREATED, actor=actor, at=now, body=text,
                    to_status=Status.NEW, data={"channel": channel})
     files = list(attachments)
