@@ -33,11 +33,11 @@ def api_token_issue(*, user: User, name: str = "") -> str:
 def api_token_authenticate(secret: str) -> User | None:
     if not secret.startswith(TOKEN_PREFIX) or len(secret) > 100:
         return None
-    token = (
+    found = list(
         ApiToken.objects.select_related("user")
-        .filter(digest=_digest(secret), revoked_at__isnull=True, user__is_active=True)
-        .first()
+        .filter(digest=_digest(secret), revoked_at__isnull=True, user__is_active=True)[:1]
     )
+    token = found[0] if found else None
     if token is None:
         return None
     now = timezone.now()

@@ -31,7 +31,8 @@ def terminal_get_for_user(
 ) -> Terminal:
     scope = terminal_scope_for_user(user).select_related("model", "merchant", "merchant__district")
     lookup = {"pk": terminal_id} if terminal_id is not None else {"sn": sn} if sn else {"tid": tid}
-    terminal = scope.filter(**lookup).first() if any(v is not None for v in lookup.values()) else None
+    found = list(scope.filter(**lookup)[:1]) if any(v is not None for v in lookup.values()) else []
+    terminal = found[0] if found else None  # unique lookups: no ORDER BY needed, unlike first()
     if terminal is None:
         raise NotFound(code="terminal_not_found")
     return terminal

@@ -51,11 +51,12 @@ def ticket_get_for_user(user: User, *, ticket_id: int | None = None, number: str
     scope = ticket_scope_for_user(user).select_related(
         "merchant", "merchant__district", "terminal", "terminal__model", "team", "assignee", "vendor"
     )
-    ticket = None
+    found: list[Ticket] = []
     if ticket_id is not None:
-        ticket = scope.filter(pk=ticket_id).first()
+        found = list(scope.filter(pk=ticket_id)[:1])  # unique: no ORDER BY needed, unlike first()
     elif number:
-        ticket = scope.filter(number=number.strip().upper()).first()
+        found = list(scope.filter(number=number.strip().upper())[:1])
+    ticket = found[0] if found else None
     if ticket is None:
         raise NotFound(_("No such ticket, or it is not yours to see."), code="ticket_not_found")
     return ticket
