@@ -46,9 +46,9 @@ def idempotent_create(
             _("Idempotency-Key must be 1 to 255 characters."), code="invalid_idempotency_key"
         )
     fingerprint = request_fingerprint(payload)
-    record = IdempotencyRecord.objects.filter(principal=principal, scope=scope, key=key).first()
-    if record is not None:
-        return _replay(record, fingerprint), True
+    found = list(IdempotencyRecord.objects.filter(principal=principal, scope=scope, key=key)[:1])
+    if found:
+        return _replay(found[0], fingerprint), True
     try:
         with transaction.atomic():
             status, body = produce()
