@@ -112,6 +112,12 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
 else:
     DATABASES["default"]["CONN_MAX_AGE"] = env.int("POSDESK_DB_CONN_MAX_AGE", default=60)
     DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
+    # Server-side binding lets psycopg prepare a statement it has run five times on a connection,
+    # so the queue's queries are planned once, not on every request (measured: bench/RESULTS.md).
+    # Turn it off behind a transaction-pooling PgBouncer, which cannot keep prepared statements.
+    DATABASES["default"].setdefault("OPTIONS", {})["server_side_binding"] = env.bool(
+        "POSDESK_DB_SERVER_SIDE_BINDING", default=True
+    )
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # --- cache (login throttling, OTP attempts) ------------------------------------------------

@@ -18,9 +18,18 @@ from posdesk.accounts.services import api_token_issue
 
 @pytest.fixture
 def api_schema(db):
+    from django.core.signals import request_finished, request_started
+    from django.db import close_old_connections
+
     from config.wsgi import application
 
-    return schemathesis.openapi.from_wsgi("/api/v1/openapi.json", application)
+    # As Django's own test client does: requests inside a test must not close the test's
+    # connection (and with it the transaction the test runs in).
+    request_started.disconnect(close_old_connections)
+    request_finished.disconnect(close_old_connections)
+    yield schemathesis.openapi.from_wsgi("/api/v1/openapi.json", application)
+    request_started.connect(close_old_connections)
+    request_finished.connect(close_old_connections)
 
 
 schema = schemathesis.pytest.from_fixture("api_schema")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
+from functools import lru_cache
 
 from django import template
 from django.utils import timezone
@@ -20,12 +21,17 @@ _TAXONOMY = {"status": Status, "category": Category, "priority": Priority, "chan
 
 @register.filter
 def taxonomy_label(code: str, kind: str) -> str:
-    """The translated label of a fixed code: {{ event.to_status|taxonomy_label:"status" }}."""
-    choices = _TAXONOMY[kind]
+    """The translated label of a fixed code: {{ event.to_status|taxonomy_label:"status" }}.
+    Cached per language: the queue shows three labels on each of its rows."""
+    return _taxonomy_label(kind, code or "", get_language() or "")
+
+
+@lru_cache(maxsize=512)
+def _taxonomy_label(kind: str, code: str, language: str) -> str:
     try:
-        return str(choices(code).label)
+        return str(_TAXONOMY[kind](code).label)
     except ValueError:
-        return code or ""
+        return code
 
 
 @register.filter

@@ -4,7 +4,6 @@ threads against the real database (run on SQLite and on PostgreSQL)."""
 from __future__ import annotations
 
 import threading
-from types import SimpleNamespace
 
 import pytest
 from django.db import IntegrityError
@@ -58,9 +57,9 @@ class _BothMissTheRecord:
         if getattr(self._looked, "done", False):
             return records
         self._looked.done = True
-        record = records.first()
+        found = list(records[:1])
         self._barrier.wait()
-        return SimpleNamespace(first=lambda: record)
+        return found  # what the lookup saw before the other thread wrote (sliceable like a queryset)
 
     def create(self, **fields):
         try:
