@@ -61,8 +61,6 @@ class Ticket(models.Model):
             models.Index(fields=["priority", "-created_at", "-id"], name="ticket_priority_created_idx"),
             models.Index(fields=["category", "-created_at", "-id"], name="ticket_category_created_idx"),
             models.Index(fields=["channel", "-created_at", "-id"], name="ticket_channel_created_idx"),
-            # status + priority + district, the classic queue filter, paged and counted from the index
-            models.Index(fields=["status", "priority", "district", "-created_at", "-id"], name="ticket_queue_combo_idx"),
             # A filter on one owner or place: (x, status, created_at) counts and pages the open
             # queue from the index; (x, created_at, id) pages every status newest first.
             models.Index(fields=["team", "status", "-created_at"], name="ticket_team_idx"),
