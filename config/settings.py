@@ -115,9 +115,8 @@ else:
     # Server-side binding lets psycopg prepare a statement it has run five times on a connection,
     # so the queue's queries are planned once, not on every request (measured: bench/RESULTS.md).
     # Turn it off behind a transaction-pooling PgBouncer, which cannot keep prepared statements.
-    DATABASES["default"].setdefault("OPTIONS", {})["server_side_binding"] = env.bool(
-        "POSDESK_DB_SERVER_SIDE_BINDING", default=True
-    )
+    if env.bool("POSDESK_DB_SERVER_SIDE_BINDING", default=True):
+        DATABASES["default"].setdefault("OPTIONS", {}).update(server_side_binding=True, prepare_threshold=5)
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # --- cache (login throttling, OTP attempts) ------------------------------------------------
