@@ -1,14 +1,15 @@
 from __future__ import annotations
 
-from django.db.models import Q, QuerySet
+from django.db.models import QuerySet
 
 from posdesk.accounts.models import STAFF_ROLES, Organisation, Role, Team, User
 from posdesk.core.identifiers import normalise_mobile
 
 
 def user_find_by_username_or_mobile(ident: str) -> User | None:
-    mobile = normalise_mobile(ident)
-    return User.objects.filter(Q(username=ident) | Q(mobile=mobile)).first()
+    """The user with this username, else the one with this mobile: an exact username always wins,
+    so a username that happens to look like someone's mobile cannot pick the wrong account."""
+    return User.objects.filter(username=ident).first() or User.objects.filter(mobile=normalise_mobile(ident)).first()
 
 
 def assignable_users_for(user: User) -> QuerySet[User]:

@@ -68,10 +68,6 @@ def merchant_contacts(merchant: Merchant) -> list[MerchantContact]:
     return list(merchant.contacts.order_by("-is_primary", "pk"))
 
 
-def merchant_primary_contact(merchant: Merchant) -> MerchantContact | None:
-    return merchant.contacts.order_by("-is_primary", "pk").first()
-
-
 def merchant_primary_mobile(merchant_id: int) -> str:
     """The mobile to notify: the primary contact's, else the first contact's that has one."""
     # A merchant has a handful of contacts: choosing in Python keeps this hot query simple.

@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from django.db.models import Count, Q, QuerySet
+from django.db.models import Q, QuerySet
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 from django.utils.translation import gettext_lazy as _
@@ -273,19 +273,6 @@ def terminal_history(ticket: Ticket, user: User, *, limit: int = 10) -> Terminal
         created_at__lt=ticket.created_at,
     ).count()
     return TerminalHistory(earlier=list(earlier.order_by("-created_at")[:limit]), repeat_faults=repeat)
-
-
-def ticket_status_counts(user: User) -> dict[str, int]:
-    rows = ticket_scope_for_user(user).filter(status__in=list(OPEN_STATUSES)).values("status").annotate(n=Count("id"))
-    return {row["status"]: row["n"] for row in rows}
-
-
-def ticket_list_for_merchant_user(user: User, *, limit: int = 50) -> list[Ticket]:
-    return list(
-        ticket_scope_for_user(user).select_related("terminal", "terminal__model", "merchant")
-        .order_by("-created_at", "-id")[:limit]
-    )
-
 
 
 # --- merchant portal (appended for posdesk.portal) -----------------------------------------

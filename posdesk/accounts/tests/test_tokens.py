@@ -92,3 +92,13 @@ def test_a_signed_in_session_also_reaches_the_api_but_not_once_deactivated(world
     world.agent.is_active = False
     world.agent.save(update_fields=["is_active"])
     assert client.get("/api/v1/me").status_code == 401
+
+
+def test_an_exact_username_wins_over_another_users_mobile(db):
+    from posdesk.accounts.models import Role, User
+    from posdesk.accounts.selectors import user_find_by_username_or_mobile
+
+    by_mobile = User.objects.create(username="zhang", role=Role.AGENT, mobile="13812345678")
+    by_name = User.objects.create(username="13812345678", role=Role.AGENT)
+    assert user_find_by_username_or_mobile("13812345678") == by_name
+    assert user_find_by_username_or_mobile("138 1234 5678") == by_mobile
