@@ -173,6 +173,8 @@ FILE_UPLOAD_MAX_MEMORY_SIZE = 2_621_440
 
 # --- tickets ------------------------------------------------------------------------------
 TICKET_REOPEN_WINDOW_DAYS = env.int("POSDESK_REOPEN_WINDOW_DAYS", default=7)
+# Deliveries after a commit are coalesced: one drain job per process per window (0 = at once).
+OUTBOX_KICK_WINDOW_SECONDS = env.float("POSDESK_OUTBOX_KICK_SECONDS", default=0.2)
 IDEMPOTENCY_TTL_HOURS = env.int("POSDESK_IDEMPOTENCY_TTL_HOURS", default=48)
 
 # --- background jobs (Celery) -------------------------------------------------------------

@@ -3,8 +3,12 @@
 from __future__ import annotations
 
 import logging
+import threading
+import time
+from collections.abc import Callable
 from datetime import timedelta
 
+from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
@@ -21,10 +25,56 @@ def outbox_enqueue(
     message = OutboxMessage.objects.create(
         channel=channel, purpose=purpose, recipient=recipient, body=body, subject=subject, ticket_id=ticket_id
     )
-    from posdesk.outbox.tasks import outbox_deliver
-
-    transaction.on_commit(lambda: outbox_deliver.delay(message.pk))
+    transaction.on_commit(delivery_kick)
     return message
+
+
+class DeliveryKick:
+    """Starts delivery after a commit, coalesced per process: the first commit in a window
+    publishes one drain job due at the window's end; commits inside the window publish nothing,
+    because that job runs after they committed and sends their messages too. One publish per
+    window instead of one per message keeps the broker off the request path under load (measured
+    in bench/RESULTS.md). A window of 0, or jobs that run inline (eager), drain at once."""
+
+    def __init__(self, clock: Callable[[], float] = time.monotonic) -> None:
+        self._clock = clock
+        self._lock = threading.Lock()
+        self._quiet_until = 0.0
+
+    def __call__(self) -> None:
+        from posdesk.outbox.tasks import outbox_drain
+
+        window = settings.OUTBOX_KICK_WINDOW_SECONDS
+        if window <= 0 or outbox_drain.app.conf.task_always_eager:
+            outbox_drain.delay()
+            return
+        now = self._clock()
+        with self._lock:
+            if now < self._quiet_until:
+                return
+            self._quiet_until = now + window
+        outbox_drain.apply_async(countdown=window)
+
+
+delivery_kick = DeliveryKick()
+
+
+def outbox_drain_fresh(*, batch: int = 200, limit: int = 5000) -> int:
+    """Send the messages never tried yet, oldest first, until none is left (or `limit`, after
+    which the caller schedules another drain). Each is claimed atomically, so drains running on
+    several workers at once send every message once."""
+    done = 0
+    while done < limit:
+        ids = list(
+            OutboxMessage.objects.filter(status=OutboxMessage.Status.PENDING, next_attempt_at__isnull=True)
+            .order_by("pk").values_list("pk", flat=True)[:batch]
+        )
+        if not ids:
+            break
+        for message_id in ids:
+            outbox_deliver_one(message_id=message_id)
+        done += len(ids)
+    return done
 
 
 def _backoff(attempts: int) -> timedelta:
@@ -82,6 +132,4 @@ def outbox_retry_dead(*, message: OutboxMessage) -> None:
     message.attempts = 0
     message.next_attempt_at = None
     message.save(update_fields=["status", "attempts", "next_attempt_at"])
-    from posdesk.outbox.tasks import outbox_deliver
-
-    transaction.on_commit(lambda: outbox_deliver.delay(message.pk))
+    transaction.on_commit(delivery_kick)

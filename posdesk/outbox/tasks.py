@@ -5,7 +5,18 @@ from posdesk.outbox import services
 
 @shared_task
 def outbox_deliver(message_id: int) -> str:
+    """One message (kept for jobs queued before deliveries were coalesced into drains)."""
     return services.outbox_deliver_one(message_id=message_id)
+
+
+@shared_task
+def outbox_drain() -> int:
+    """Every message not tried yet; scheduled by `services.delivery_kick` after commits."""
+    limit = 5000
+    done = services.outbox_drain_fresh(limit=limit)
+    if done >= limit:
+        outbox_drain.delay()
+    return done
 
 
 @shared_task

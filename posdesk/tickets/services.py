@@ -116,7 +116,6 @@ def _touch(ticket: Ticket, at: datetime, extra_fields: list[str] | None = None) 
 
 # --- open ---------------------------------------------------------------------------------
 
-@transaction.atomic
 def ticket_open(
     *,
     actor: User,
@@ -148,6 +147,15 @@ def ticket_open(
     if terminal is not None and terminal.merchant_id != merchant.pk:
         raise field_error("terminal", _("This terminal is not bound to this merchant."),
                           code="terminal_not_of_merchant")
+    with transaction.atomic(savepoint=False):  # checks are done: nothing left to roll back to
+        return _ticket_write(actor=actor, merchant=merchant, terminal=terminal, text=text, channel=channel,
+                             category=category, priority=priority, attachments=attachments)
+
+
+def _ticket_write(
+    *, actor: User, merchant: Merchant, terminal: Terminal | None, text: str, channel: str,
+    category: str | None, priority: str | None, attachments: Iterable[CheckedFile],
+) -> Ticket:
     now = timezone.now()
     ticket = Ticket.objects.create(
         number=ticket_number_next(at=now),

@@ -15,12 +15,14 @@ from posdesk.outbox import backends
 from posdesk.outbox.models import OutboxMessage
 from posdesk.outbox.services import (
     MAX_ATTEMPTS,
+    DeliveryKick,
     outbox_deliver_one,
+    outbox_drain_fresh,
     outbox_due_ids,
     outbox_enqueue,
     outbox_retry_dead,
 )
-from posdesk.outbox.tasks import outbox_sweep
+from posdesk.outbox.tasks import outbox_drain, outbox_sweep
 
 START = datetime(2026, 3, 2, 4, 0, tzinfo=UTC)
 S = OutboxMessage.Status
@@ -232,3 +234,60 @@ def test_the_claim_is_exactly_once_when_workers_race(provider, tmp_path):
     assert sorted(outcomes) == sorted([S.SENT, "skipped", "skipped", "skipped"])
     assert flaky.calls == [message.pk]
     assert (message.status, message.attempts) == (S.SENT, 1)
+
+
+class FakeClock:
+    def __init__(self) -> None:
+        self.now = 1000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+@pytest.fixture
+def published(monkeypatch, settings):
+    """Jobs published to the broker (a real worker runs them in tests/test_celery_worker.py)."""
+    settings.OUTBOX_KICK_WINDOW_SECONDS = 0.2
+    monkeypatch.setattr(outbox_drain.app.conf, "task_always_eager", False)
+    calls: list[dict] = []
+    monkeypatch.setattr(outbox_drain, "apply_async", lambda *a, **kw: calls.append(kw))
+    monkeypatch.setattr(outbox_drain, "delay", lambda *a, **kw: calls.append({"at_once": True}))
+    return calls
+
+
+def test_commits_inside_one_window_publish_one_drain_due_at_its_end(published):
+    clock = FakeClock()
+    kick = DeliveryKick(clock=clock)
+    kick()  # the first commit
+    clock.now += 0.05
+    kick()
+    clock.now += 0.1
+    kick()
+    assert published == [{"countdown": 0.2}]
+    clock.now += 0.06  # the window is over: the next commit publishes the next drain
+    kick()
+    assert published == [{"countdown": 0.2}, {"countdown": 0.2}]
+
+
+def test_a_zero_window_publishes_a_drain_per_commit(published, settings):
+    settings.OUTBOX_KICK_WINDOW_SECONDS = 0
+    kick = DeliveryKick(clock=FakeClock())
+    kick()
+    kick()
+    assert published == [{"at_once": True}, {"at_once": True}]
+
+
+@pytest.mark.django_db
+def test_a_drain_sends_every_fresh_message_once_and_leaves_retries_to_their_time(provider):
+    flaky = provider(failures=1)
+    messages = [OutboxMessage.objects.create(  # written directly: no on-commit delivery
+        channel=OutboxMessage.Channel.SMS, purpose=OutboxMessage.Purpose.SERVICE_REPLY,
+        recipient="13812345678", body=f"消息 {n}") for n in range(5)]
+
+    assert outbox_drain_fresh(batch=2) == 5
+    statuses = {m.pk: m.status for m in OutboxMessage.objects.all()}
+    assert statuses[messages[0].pk] == S.PENDING  # failed once: waits for its back-off, not the drain
+    assert [statuses[m.pk] for m in messages[1:]] == [S.SENT] * 4
+    # a second drain (another worker) finds nothing left to send
+    assert outbox_drain_fresh() == 0
+    assert flaky.calls == [m.pk for m in messages]
