@@ -57,6 +57,7 @@ INSTALLED_APPS = [
     "posdesk.merchants",
     "posdesk.terminals",
     "posdesk.outbox",
+    "posdesk.slas",
     "posdesk.tickets",
     # adapters
     "posdesk.console",
@@ -174,6 +175,11 @@ FILE_UPLOAD_MAX_MEMORY_SIZE = 2_621_440
 # --- tickets ------------------------------------------------------------------------------
 TICKET_REOPEN_WINDOW_DAYS = env.int("POSDESK_REOPEN_WINDOW_DAYS", default=7)
 # Deliveries after a commit are coalesced: one drain job per process per window (0 = at once).
+# Service standards (C2): the calendar of teams without their own, the share of a target after
+# which a ticket is "at risk", and how long a process keeps the policies it has read.
+SLA_DEFAULT_CALENDAR = env.str("POSDESK_SLA_DEFAULT_CALENDAR", default="standard")
+SLA_AT_RISK_PERCENT = env.int("POSDESK_SLA_AT_RISK_PERCENT", default=75)
+SLA_CONFIG_TTL_SECONDS = env.float("POSDESK_SLA_CONFIG_TTL_SECONDS", default=30.0)
 OUTBOX_KICK_WINDOW_SECONDS = env.float("POSDESK_OUTBOX_KICK_SECONDS", default=0.2)
 IDEMPOTENCY_TTL_HOURS = env.int("POSDESK_IDEMPOTENCY_TTL_HOURS", default=48)
 

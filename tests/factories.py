@@ -6,10 +6,10 @@ import factory
 from django.utils import timezone
 
 from posdesk.accounts.models import Organisation, Role, Team, User
+from posdesk.core.taxonomy import Category, Channel, Priority, Status
 from posdesk.merchants.models import District, Merchant, MerchantContact
 from posdesk.terminals.models import Terminal, TerminalModel
 from posdesk.tickets.models import Ticket
-from posdesk.tickets.taxonomy import Category, Channel, Priority, Status
 
 
 class OrganisationFactory(factory.django.DjangoModelFactory):

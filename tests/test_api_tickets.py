@@ -12,9 +12,9 @@ from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from posdesk.audit.models import AuditEntry
+from posdesk.core.taxonomy import Status
 from posdesk.tickets.models import Ticket, TicketAttachment, TicketEvent
 from posdesk.tickets.services import ticket_add_note, ticket_assign, ticket_reply, ticket_transition
-from posdesk.tickets.taxonomy import Status
 from posdesk.tickets.tests.builders import drive_to, exe_bytes, image_bytes, pdf_bytes, png_bytes
 
 JSON = "application/json"

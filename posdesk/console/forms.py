@@ -15,10 +15,10 @@ from django.utils.translation import gettext_lazy as _
 from posdesk.accounts.models import User
 from posdesk.accounts.selectors import assignable_users_for, team_list, vendor_organisation_list
 from posdesk.core.errors import ApplicationError, field_error
+from posdesk.core.taxonomy import Category, Priority, Status
 from posdesk.tickets.models import Ticket
 from posdesk.tickets.selectors import SORTS, TicketFilters
 from posdesk.tickets.services import MAX_TEXT
-from posdesk.tickets.taxonomy import Category, Priority, Status
 
 # Queue status filter: empty means "every open status" (the default view), ALL means no filter.
 STATUS_OPEN = ""

@@ -51,6 +51,7 @@ from posdesk.console.services import (
     staff_sign_in,
 )
 from posdesk.core.errors import ApplicationError, NotFound, PermissionDenied, field_error
+from posdesk.core.taxonomy import OPEN_STATUSES, Category, Channel, Priority, Status
 from posdesk.merchants.models import Merchant
 from posdesk.merchants.selectors import (
     district_list,
@@ -84,7 +85,6 @@ from posdesk.tickets.services import (
     ticket_transition,
     tickets_bulk_assign,
 )
-from posdesk.tickets.taxonomy import OPEN_STATUSES, Category, Channel, Priority, Status
 
 QUEUE_PAGE_SIZE = 50
 MERCHANT_PAGE_SIZE = 50

@@ -18,8 +18,8 @@ from datetime import UTC, date, datetime, timedelta
 from datetime import timezone as dt_timezone
 from typing import Any
 
+from posdesk.core.taxonomy import Category, Channel, Priority, Status
 from posdesk.demo import catalogue as cat
-from posdesk.tickets.taxonomy import Category, Channel, Priority, Status
 
 SHANGHAI = dt_timezone(timedelta(hours=8))  # Asia/Shanghai has no DST
 # Tickets opened per merchant per day, about 28 a day for the 300 demo merchants.

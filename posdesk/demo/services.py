@@ -24,6 +24,7 @@ from django.utils import timezone
 from posdesk.accounts.models import Organisation, Role, Team, User
 from posdesk.audit.models import AuditEntry
 from posdesk.audit.services import audit_record
+from posdesk.core.taxonomy import Status
 from posdesk.demo import catalogue as cat
 from posdesk.demo.bulk import BulkTable, ticket_number, ticket_numbers_reserve
 from posdesk.demo.fleet import MerchantPlan, TerminalPlan, plan_merchants, plan_terminals
@@ -39,7 +40,6 @@ from posdesk.demo.history import (
 from posdesk.merchants.models import District, Merchant, MerchantContact
 from posdesk.terminals.models import Terminal, TerminalModel
 from posdesk.tickets.models import Ticket, TicketEvent
-from posdesk.tickets.taxonomy import Status
 
 DEMO_SEED = "posdesk-demo-2026"
 DEFAULT_MERCHANTS = 300

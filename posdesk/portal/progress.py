@@ -10,7 +10,7 @@ from django.utils.functional import Promise
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 
-from posdesk.tickets.taxonomy import Status
+from posdesk.core.taxonomy import Status
 
 S = Status
 

@@ -28,6 +28,7 @@ from posdesk.accounts.models import Role, User
 from posdesk.core.errors import ApplicationError, NotFound
 from posdesk.core.idempotency import idempotent_create
 from posdesk.core.masking import mask_mobile
+from posdesk.core.taxonomy import Channel, Status
 from posdesk.merchants.selectors import merchant_list_for_user
 from posdesk.merchants.services import merchant_login, merchant_login_code_send
 from posdesk.portal.access import merchant_required
@@ -51,7 +52,6 @@ from posdesk.tickets.services import (
     ticket_reply,
     ticket_transition,
 )
-from posdesk.tickets.taxonomy import Channel, Status
 
 LOGIN_BACKEND = "django.contrib.auth.backends.ModelBackend"
 PENDING_LOGIN = "portal_login"  # session: {"mobile": …, "sent_at": epoch seconds} between the two steps

@@ -19,12 +19,12 @@ from posdesk.core.api import ERRORS, IDEMPOTENCY_HEADER_DOC, idempotency_key, pr
 from posdesk.core.errors import ValidationFailed, field_error
 from posdesk.core.idempotency import idempotent_create
 from posdesk.core.identifiers import parse_mid, parse_sn, parse_tid
+from posdesk.core.taxonomy import Category, Channel, Priority, Status
 from posdesk.merchants.selectors import merchant_get_for_user
 from posdesk.terminals.selectors import terminal_get_for_user
 from posdesk.tickets import selectors, services
 from posdesk.tickets.attachments import check_uploads
 from posdesk.tickets.models import Ticket, TicketAttachment, TicketEvent
-from posdesk.tickets.taxonomy import Category, Channel, Priority, Status
 
 router = Router(tags=["tickets"])
 

@@ -4,7 +4,7 @@ Pure: no database, so the table can be read, tested and drawn on its own."""
 from __future__ import annotations
 
 from posdesk.accounts.models import DESK_ROLES, Role
-from posdesk.tickets.taxonomy import Status
+from posdesk.core.taxonomy import Status
 
 S = Status
 

@@ -4,7 +4,7 @@ from django.conf import settings
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
-from posdesk.tickets.taxonomy import Category, Channel, Priority, Status
+from posdesk.core.taxonomy import OPEN_STATUSES, Category, Channel, Priority, Status
 
 
 class Ticket(models.Model):
@@ -51,6 +51,28 @@ class Ticket(models.Model):
     first_response_at = models.DateTimeField(null=True, blank=True)
     resolved_at = models.DateTimeField(null=True, blank=True)
     closed_at = models.DateTimeField(null=True, blank=True)
+    # --- service standard (C2): deadlines are computed on writes and stored, never in a list ---
+    sla_policy = models.ForeignKey(
+        "slas.SlaPolicy", verbose_name=_("SLA policy"), null=True, blank=True, on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    first_response_due_at = models.DateTimeField(_("first response due"), null=True, blank=True)
+    resolution_due_at = models.DateTimeField(_("resolution due"), null=True, blank=True)
+    onsite_requested_at = models.DateTimeField(null=True, blank=True)
+    onsite_due_at = models.DateTimeField(_("on-site arrival due"), null=True, blank=True)
+    onsite_arrived_at = models.DateTimeField(null=True, blank=True)
+    # The clocks stop while the ticket waits on the merchant; the business time spent so is added
+    # back to every deadline when they run again.
+    sla_paused_at = models.DateTimeField(null=True, blank=True)
+    sla_paused_seconds = models.PositiveIntegerField(default=0)
+    # The nearest running deadline and the moment it becomes at risk: the queue's countdown, colour
+    # and sort read these; null while no clock runs.
+    sla_due_at = models.DateTimeField(_("next deadline"), null=True, blank=True)
+    sla_risk_at = models.DateTimeField(null=True, blank=True)
+    # When the escalation sweep must look at this ticket next, and the escalations done (bits of
+    # slas.clocks.Stage), so each fires once however often the sweep runs.
+    sla_next_check_at = models.DateTimeField(null=True, blank=True)
+    sla_stages = models.PositiveSmallIntegerField(default=0)
 
     class Meta:
         verbose_name = _("ticket")
@@ -73,6 +95,12 @@ class Ticket(models.Model):
             models.Index(fields=["terminal", "-created_at", "-id"], name="ticket_terminal_created_idx"),
             models.Index(fields=["-created_at", "-id"], name="ticket_created_idx"),
             models.Index(fields=["-updated_at", "-id"], name="ticket_updated_idx"),
+            # the escalation sweep reads only what is due, never the whole table
+            models.Index(fields=["sla_next_check_at"], name="ticket_sla_check_idx",
+                         condition=models.Q(sla_next_check_at__isnull=False)),
+            # "take next" and the team queue: open unassigned tickets, most urgent first
+            models.Index(fields=["team", "sla_due_at", "id"], name="ticket_unassigned_due_idx",
+                         condition=models.Q(assignee__isnull=True, status__in=sorted(OPEN_STATUSES))),
         ]
 
     def __str__(self) -> str:
@@ -91,6 +119,7 @@ class TicketEvent(models.Model):
         ATTACHMENT = "attachment", _("Attachment")
         MERGED = "merged", _("Merged")
         FIELDS_CHANGED = "fields_changed", _("Details changed")
+        ESCALATED = "escalated", _("Escalated")
 
     ticket = models.ForeignKey(Ticket, on_delete=models.CASCADE, related_name="events")
     kind = models.CharField(max_length=20, choices=Kind.choices)

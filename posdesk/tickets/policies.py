@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from posdesk.accounts.models import STAFF_ROLES, Role, User
+from posdesk.core.taxonomy import FINAL_STATUSES
 from posdesk.tickets.models import Ticket
-from posdesk.tickets.taxonomy import FINAL_STATUSES
 
 
 def can_reply(user: User, ticket: Ticket) -> bool:

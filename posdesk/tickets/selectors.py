@@ -19,13 +19,13 @@ from django.utils.translation import gettext_lazy as _
 from posdesk.accounts.models import Role, User
 from posdesk.core.errors import NotFound, field_error
 from posdesk.core.identifiers import MID_RE, MOBILE_RE, TID_RE, normalise_mobile
+from posdesk.core.taxonomy import OPEN_STATUSES, Category, Channel, Priority, Status
 from posdesk.core.text import clean_line
 from posdesk.merchants.models import Merchant, MerchantContact
 from posdesk.merchants.selectors import merchant_ids_for_merchant_user
 from posdesk.terminals.models import Terminal
 from posdesk.tickets import policies
 from posdesk.tickets.models import Ticket, TicketEvent
-from posdesk.tickets.taxonomy import OPEN_STATUSES, Category, Channel, Priority, Status
 
 TICKET_NUMBER_RE = re.compile(r"^T\d{10,}$", re.IGNORECASE)
 REPEAT_FAULT_WINDOW = timedelta(days=30)

@@ -19,6 +19,7 @@ from posdesk.accounts.selectors import assignable_users_for
 from posdesk.audit.models import AuditEntry
 from posdesk.audit.services import audit_record
 from posdesk.core.errors import Conflict, PermissionDenied, ValidationFailed, field_error
+from posdesk.core.taxonomy import OPEN_STATUSES, Category, Channel, Priority, Status
 from posdesk.core.text import without_nul
 from posdesk.merchants.models import Merchant
 from posdesk.merchants.selectors import merchant_primary_mobile
@@ -28,7 +29,6 @@ from posdesk.terminals.models import Terminal
 from posdesk.tickets import lifecycle, policies
 from posdesk.tickets.attachments import CheckedFile
 from posdesk.tickets.models import Ticket, TicketAttachment, TicketEvent, TicketNumberSequence
-from posdesk.tickets.taxonomy import OPEN_STATUSES, Category, Channel, Priority, Status
 
 MAX_TEXT = 5000
 SHANGHAI = timezone.get_fixed_timezone(8 * 60)  # Asia/Shanghai has no DST

@@ -11,8 +11,8 @@ from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 
 from posdesk.core.masking import mask_text
+from posdesk.core.taxonomy import Category, Channel, Priority, Status
 from posdesk.merchants.models import District
-from posdesk.tickets.taxonomy import Category, Channel, Priority, Status
 
 register = template.Library()
 

@@ -13,13 +13,13 @@ from django.db.models import Count, F
 
 from posdesk.accounts.models import STAFF_ROLES, Organisation, Team, User
 from posdesk.core.identifiers import parse_sn
+from posdesk.core.taxonomy import OPEN_STATUSES, Category, Priority, Status
 from posdesk.demo import catalogue as cat
 from posdesk.demo.fleet import plan_merchants, plan_terminals
 from posdesk.merchants.models import Merchant, MerchantContact
 from posdesk.terminals.models import Terminal, TerminalModel
 from posdesk.tickets import lifecycle
 from posdesk.tickets.models import Ticket, TicketEvent, TicketNumberSequence
-from posdesk.tickets.taxonomy import OPEN_STATUSES, Category, Priority, Status
 
 SMALL = {"merchants": 40, "terminals": 60, "history_days": 21, "no_logins": True}
 MODELS = [Organisation, Team, User, TerminalModel, Merchant, MerchantContact, Terminal, Ticket, TicketEvent,

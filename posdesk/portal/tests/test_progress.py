@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
+from posdesk.core.taxonomy import Status
 from posdesk.portal.progress import next_step_for, progress_steps
-from posdesk.tickets.taxonomy import Status
 
 
 @pytest.mark.parametrize(("status", "states"), [

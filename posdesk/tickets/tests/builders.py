@@ -9,10 +9,10 @@ from collections import deque
 from PIL import Image
 
 from posdesk.accounts.models import User
+from posdesk.core.taxonomy import Status
 from posdesk.tickets.lifecycle import TRANSITIONS
 from posdesk.tickets.models import Ticket
 from posdesk.tickets.services import ticket_transition
-from posdesk.tickets.taxonomy import Status
 
 
 def image_bytes(kind: str = "PNG", size: tuple[int, int] = (4, 4)) -> bytes:

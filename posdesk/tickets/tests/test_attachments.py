@@ -9,10 +9,10 @@ import pytest
 from django.test import Client
 
 from posdesk.core.errors import PermissionDenied, ValidationFailed
+from posdesk.core.taxonomy import Status
 from posdesk.tickets.attachments import MAX_FILES_PER_UPLOAD, check_upload, check_uploads
 from posdesk.tickets.models import TicketAttachment, TicketEvent
 from posdesk.tickets.services import ticket_add_note, ticket_attach, ticket_transition
-from posdesk.tickets.taxonomy import Status
 from posdesk.tickets.tests.builders import exe_bytes, image_bytes, jpeg_bytes, pdf_bytes, png_bytes
 
 

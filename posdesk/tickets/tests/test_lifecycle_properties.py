@@ -7,10 +7,10 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from posdesk.core.errors import ApplicationError
+from posdesk.core.taxonomy import Status
 from posdesk.tickets import lifecycle
 from posdesk.tickets.models import TicketEvent
 from posdesk.tickets.services import ticket_transition
-from posdesk.tickets.taxonomy import Status
 
 ROLES = ["merchant", "agent", "technician", "vendor", "supervisor", "admin"]
 attempts = st.lists(

@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 
 from posdesk.accounts.models import Role
+from posdesk.core.taxonomy import FINAL_STATUSES, OPEN_STATUSES, Status
 from posdesk.tickets import lifecycle
-from posdesk.tickets.taxonomy import FINAL_STATUSES, OPEN_STATUSES, Status
 
 S = Status
 

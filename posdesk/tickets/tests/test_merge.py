@@ -6,9 +6,9 @@ import pytest
 
 from posdesk.audit.models import AuditEntry
 from posdesk.core.errors import Conflict, PermissionDenied, ValidationFailed
+from posdesk.core.taxonomy import Status
 from posdesk.tickets.models import TicketEvent
 from posdesk.tickets.services import ticket_merge, ticket_transition
-from posdesk.tickets.taxonomy import Status
 from posdesk.tickets.tests.builders import drive_to
 
 

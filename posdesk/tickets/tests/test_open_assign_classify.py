@@ -9,6 +9,7 @@ import pytest
 from posdesk.accounts.models import Role
 from posdesk.audit.models import AuditEntry
 from posdesk.core.errors import PermissionDenied, ValidationFailed
+from posdesk.core.taxonomy import Category, Priority, Status
 from posdesk.merchants.models import Merchant
 from posdesk.tickets.models import Ticket, TicketEvent
 from posdesk.tickets.services import (
@@ -19,7 +20,6 @@ from posdesk.tickets.services import (
     ticket_transition,
     tickets_bulk_assign,
 )
-from posdesk.tickets.taxonomy import Category, Priority, Status
 from tests import factories as f
 
 

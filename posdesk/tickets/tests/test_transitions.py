@@ -11,6 +11,7 @@ import pytest
 from posdesk.accounts.models import Role
 from posdesk.audit.models import AuditEntry
 from posdesk.core.errors import ApplicationError, Conflict, PermissionDenied, ValidationFailed
+from posdesk.core.taxonomy import Status
 from posdesk.outbox.models import OutboxMessage
 from posdesk.tickets.lifecycle import TRANSITIONS
 from posdesk.tickets.models import Ticket, TicketEvent
@@ -20,7 +21,6 @@ from posdesk.tickets.services import (
     ticket_transition,
     tickets_close_resolved,
 )
-from posdesk.tickets.taxonomy import Status
 from posdesk.tickets.tests.builders import drive_to
 from posdesk.tickets.tests.test_lifecycle_rules import FIELD_MOVES, MERCHANT_MOVES, REASON_MOVES
 
