@@ -30,7 +30,10 @@ def _test_settings(settings, tmp_path):
     }
     from django.core.cache import cache
 
+    from posdesk.slas.selectors import sla_config_changed
+
     cache.clear()
+    sla_config_changed()  # no SLA configuration read by an earlier test survives it
 
 
 @pytest.fixture
@@ -42,6 +45,7 @@ def world(db) -> Any:
         pass
 
     f.ensure_districts()
+    f.ensure_sla_defaults()
     w = World()
     w.org = f.OrganisationFactory()
     w.vendor_org = f.VendorFactory(code="vendor-a", name="甲维修服务商")

@@ -58,6 +58,7 @@ INSTALLED_APPS = [
     "posdesk.terminals",
     "posdesk.outbox",
     "posdesk.slas",
+    "posdesk.routing",
     "posdesk.tickets",
     # adapters
     "posdesk.console",
@@ -239,6 +240,10 @@ LOGGING = {
         "django.server": {"level": "WARNING"},
         "celery": {"level": "INFO"},
     },
+}
+CELERY_BEAT_SCHEDULE["tickets-sla-sweep"] = {
+    "task": "posdesk.tickets.tasks.tickets_sla_sweep_task",
+    "schedule": 60.0,
 }
 CELERY_BEAT_SCHEDULE["tickets-auto-close"] = {
     "task": "posdesk.tickets.tasks.tickets_close_resolved_task",

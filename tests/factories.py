@@ -68,6 +68,18 @@ def ensure_districts() -> None:
             )
 
 
+def ensure_sla_defaults() -> None:
+    """Like the districts: the default calendars, SLA policies and escalation rules come from a data
+    migration, so a flush removes them; install them again and drop any cached configuration."""
+    from posdesk.slas.defaults import install_defaults
+    from posdesk.slas.models import BusinessCalendar, EscalationRule, SlaPolicy
+    from posdesk.slas.selectors import sla_config_changed
+
+    if not SlaPolicy.objects.exists():
+        install_defaults(BusinessCalendar, SlaPolicy, EscalationRule)
+    sla_config_changed()
+
+
 def district(code: str = "xihu") -> District:
     ensure_districts()
     return District.objects.get(code=code)

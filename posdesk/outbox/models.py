@@ -15,6 +15,7 @@ class OutboxMessage(models.Model):
         LOGIN_CODE = "login_code", _("Sign-in code")
         SERVICE_REPLY = "service_reply", _("Service reply")
         SERVICE_FOLLOW_UP = "service_follow_up", _("Service follow-up")
+        STAFF_ALERT = "staff_alert", _("Alert to staff")
 
     class Status(models.TextChoices):
         PENDING = "pending", _("Pending")

@@ -29,6 +29,7 @@ from posdesk.terminals.models import Terminal
 from posdesk.tickets import lifecycle, policies
 from posdesk.tickets.attachments import CheckedFile
 from posdesk.tickets.models import Ticket, TicketAttachment, TicketEvent, TicketNumberSequence
+from posdesk.tickets.sla import sla_refresh, sla_status_changed
 
 MAX_TEXT = 5000
 SHANGHAI = timezone.get_fixed_timezone(8 * 60)  # Asia/Shanghai has no DST
@@ -157,7 +158,7 @@ def _ticket_write(
     category: str | None, priority: str | None, attachments: Iterable[CheckedFile],
 ) -> Ticket:
     now = timezone.now()
-    ticket = Ticket.objects.create(
+    ticket = Ticket(
         number=ticket_number_next(at=now),
         merchant=merchant,
         terminal=terminal,
@@ -172,6 +173,8 @@ def _ticket_write(
         created_at=now,
         updated_at=now,
     )
+    sla_refresh(ticket, now=now)  # the promise is made when the ticket opens
+    ticket.save(force_insert=True)
     if Merchant.district.is_cached(merchant):
         ticket.district = merchant.district  # the answer shows it; no second read
     event = _event(ticket, kind=TicketEvent.Kind.CREATED, actor=actor, at=now, body=text,
@@ -203,8 +206,9 @@ def ticket_reply(
     changed: list[str] = []
     if actor.role in STAFF_ROLES:
         if ticket.first_response_at is None:
-            ticket.first_response_at = now
+            ticket.first_response_at = now  # the first response is met; its clock stops
             changed.append("first_response_at")
+            changed += sla_refresh(ticket, now=now)
         _touch(ticket, now, changed)
         if ticket.status in (Status.NEW, Status.TRIAGED):
             _apply_transition(ticket, actor=actor, to_status=Status.IN_PROGRESS, reason="", at=now,
@@ -271,7 +275,8 @@ def _apply_transition(
         ticket.resolved_at = None
         ticket.closed_at = None
         fields += ["reopen_count", "resolved_at", "closed_at"]
-    _touch(ticket, at, [f for f in fields if f != "updated_at"])
+    fields += sla_status_changed(ticket, from_status=from_status, to_status=to_status, now=at)
+    _touch(ticket, at, [f for f in dict.fromkeys(fields) if f != "updated_at"])
     event = _event(ticket, kind=TicketEvent.Kind.STATUS_CHANGED, actor=actor, at=at, from_status=from_status,
                    to_status=to_status, reason=reason, data={"automatic": automatic} if automatic else None)
     audit_record(actor=actor, action=AuditEntry.Action.UPDATE, target=ticket, summary=ticket.number,
@@ -386,7 +391,9 @@ def ticket_assign(
     if before == after:
         return None
     now = timezone.now()
-    _touch(ticket, now, ["assignee", "team", "vendor"])
+    # a team works on its own hours: a new team may move the deadlines
+    sla_fields = sla_refresh(ticket, now=now) if before["team"] != after["team"] else []
+    _touch(ticket, now, ["assignee", "team", "vendor", *sla_fields])
     changes = {k: [before[k], after[k]] for k in before if before[k] != after[k]}
     event = _event(
         ticket, kind=TicketEvent.Kind.ASSIGNED, actor=actor, at=now, is_public=False,
@@ -438,7 +445,7 @@ def ticket_classify(
     if not changes:
         return None
     now = timezone.now()
-    _touch(ticket, now, list(changes))
+    _touch(ticket, now, [*changes, *sla_refresh(ticket, now=now)])  # another priority, another promise
     event = _event(ticket, kind=TicketEvent.Kind.FIELDS_CHANGED, actor=actor, at=now, is_public=False,
                    data={"changes": changes})
     audit_record(actor=actor, action=AuditEntry.Action.UPDATE, target=ticket, summary=ticket.number,
