@@ -38,8 +38,10 @@ from posdesk.demo.history import (
     Shop,
 )
 from posdesk.merchants.models import District, Merchant, MerchantContact
+from posdesk.slas.selectors import ServiceStandard, service_standard_for
 from posdesk.terminals.models import Terminal, TerminalModel
 from posdesk.tickets.models import Ticket, TicketEvent
+from posdesk.tickets.sla import sla_backfill, sla_settle
 
 DEMO_SEED = "posdesk-demo-2026"
 DEFAULT_MERCHANTS = 300
@@ -266,6 +268,7 @@ def _history(
         for ticket, plan in zip(tickets, planned, strict=True) for e in plan.events
     ]
     TicketEvent.objects.bulk_create(events, batch_size=1000)
+    sla_backfill(now=now)  # deadlines as the services would have set them; past escalations count as done
     created["tickets"] += len(tickets)
     created["ticket events"] += len(events)
 
@@ -325,6 +328,8 @@ class BulkResult:
 
 # How a bulk ticket ended up, by age: old ones are closed, the last days hold the open work.
 _OPEN_SHARE_BY_AGE = [(2, 0.95), (7, 0.5), (30, 0.1), (10_000, 0.04)]  # (younger than days, share open)
+SLA_COLUMNS = ("sla_policy_id", "first_response_due_at", "resolution_due_at", "onsite_requested_at",
+               "onsite_due_at", "sla_paused_at", "sla_due_at", "sla_risk_at", "sla_next_check_at", "sla_stages")
 _OPEN_MIX = [
     (Status.NEW, 20), (Status.TRIAGED, 12), (Status.IN_PROGRESS, 28), (Status.WAITING_MERCHANT, 12),
     (Status.ONSITE_SCHEDULED, 10), (Status.ONSITE_IN_PROGRESS, 5), (Status.PENDING_ACCEPTANCE, 13),
@@ -444,8 +449,10 @@ class _BulkTickets:
         self.col = {name: p[name] for name in (
             "id", "number", "merchant_id", "terminal_id", "channel", "category", "priority", "status", "subject",
             "description", "district_id", "team_id", "assignee_id", "vendor_id", "created_by_id",
-            "created_at", "updated_at", "resolved_at", "closed_at",
+            "created_at", "updated_at", "resolved_at", "closed_at", "first_response_at", *SLA_COLUMNS,
         )}
+        self.tiers = dict(Merchant.objects.values_list("pk", "tier"))
+        self.standards: dict[tuple, ServiceStandard | None] = {}
         self.value = self.tickets.value
 
     def times_on(self, day: date, count: int) -> list[datetime]:
@@ -530,9 +537,41 @@ class _BulkTickets:
         row[col["updated_at"]] = value(updated_at)
         row[col["resolved_at"]] = value(resolved_at) if resolved_at else None
         row[col["closed_at"]] = value(closed_at) if closed_at else None
+        first_response_at = None
+        if status != Status.NEW:
+            first_response_at = min(created_at + timedelta(minutes=rng.uniform(2, 90)), updated_at)
+            row[col["first_response_at"]] = value(first_response_at)
+        self._deadlines(row, shop.id, created_at, updated_at, first_response_at, resolved_at, status, onsite)
         self.pending.append(row)
         auto_closed = status == Status.CLOSED and closed_at - resolved_at >= timedelta(days=7)
         self.moments.append((updated_at, auto_closed))
+
+    def _deadlines(self, row: list, merchant_id: int, created_at: datetime, updated_at: datetime,
+                   first_response_at: datetime | None, resolved_at: datetime | None, status: str,
+                   onsite: bool) -> None:
+        """The SLA columns as the services would have left them (past escalations done)."""
+        col, value = self.col, self.value
+        key = (row[col["priority"]], self.tiers.get(merchant_id, ""), row[col["category"]], row[col["channel"]],
+               row[col["team_id"]])
+        if key not in self.standards:
+            self.standards[key] = service_standard_for(priority=key[0], merchant_tier=key[1], category=key[2],
+                                                       channel=key[3], team_id=key[4])
+        standard = self.standards[key]
+        if standard is None:
+            return
+        onsite_requested_at = created_at + timedelta(hours=1) if onsite and status != Status.NEW else None
+        ticket = Ticket(priority=key[0], category=key[2], channel=key[3], team_id=key[4], status=status,
+                        created_at=created_at, updated_at=updated_at, first_response_at=first_response_at,
+                        resolved_at=resolved_at, onsite_requested_at=onsite_requested_at)
+        sla_settle(ticket, now=self.now, standard=standard)
+        for name in SLA_COLUMNS:
+            if name == "sla_policy_id":
+                row[col[name]] = ticket.sla_policy_id
+            elif name == "sla_stages":
+                row[col[name]] = int(ticket.sla_stages)
+            else:
+                moment = getattr(ticket, name)
+                row[col[name]] = value(moment) if moment is not None else None
 
     def flush(self) -> int:
         rows, moments = self.pending, self.moments

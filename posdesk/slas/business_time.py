@@ -7,7 +7,7 @@ day (e.g. 09:00–12:00 and 13:00–18:00, Asia/Shanghai). It answers two questi
     clock.add(start, timedelta(minutes=30))   # the instant 30 business minutes after `start`
     clock.between(a, b)                       # business time from a to b (negative if b < a)
 
-Laws (tests/test_business_time_laws.py checks them with hypothesis): `add` is monotonic in both
+Laws (slas/tests/test_business_time.py checks them with hypothesis): `add` is monotonic in both
 arguments; `add(add(t, x), y) == add(t, x + y)`; `between(t, add(t, x)) == x`; `between` is additive
 over any middle instant. A duration that ends exactly where a working period ends is due at that
 end (18:00), not at the next period's start.
@@ -131,6 +131,9 @@ class BusinessClock:
                  first_year: int = 2004, last_year: int | None = None) -> None:
         self.hours = hours
         self.always_open = is_workday is None and hours.periods == ((0, 1440),)
+        # calendar time one unit of business time may need: twice the day over the working day
+        # (weekends and holidays), so 6 for 8 hours a day; long holidays are the 400 days in `_add`
+        self._reach_factor = -(-2 * 1440 // hours.minutes_per_day)
         self._is_workday = is_workday or (lambda _day: True)
         self.unknown_years: set[int] = set()
         self._lock = threading.Lock()
@@ -209,8 +212,7 @@ class BusinessClock:
         return from_micros(self._add(to_micros(start), minutes * MICROS_PER_MINUTE))
 
     def _add(self, micros: int, amount: int) -> int:
-        # business time needs at most ~5x its length in calendar time (8 h a day, long holidays)
-        reach = abs(amount) * 5 + 400 * MICROS_PER_DAY
+        reach = abs(amount) * self._reach_factor + 400 * MICROS_PER_DAY
         layout = self._layout
         if not (layout.lo <= micros - reach and micros + reach < layout.hi):
             layout = self._cover(micros - reach, micros + reach)

@@ -109,3 +109,60 @@ def sla_state(ticket: Ticket, now: datetime) -> str:
     if ticket.sla_risk_at is not None and now >= ticket.sla_risk_at:
         return "at_risk"
     return "on_track"
+
+
+def sla_settle(ticket: Ticket, *, now: datetime, standard: ServiceStandard | None = None) -> list[str]:
+    """Deadlines for a ticket written outside the services (the demo's history, tickets from before
+    service standards existed): as `sla_refresh`, but escalations already due are marked done
+    instead of fired, so the first sweep does not flood the desk with alerts about the past."""
+    fields = []
+    if ticket.status in PAUSED and ticket.sla_paused_at is None:
+        ticket.sla_paused_at = ticket.resolved_at if ticket.status == Status.RESOLVED else ticket.updated_at
+        fields.append("sla_paused_at")
+    standard = standard or standard_of(ticket)
+    fields += sla_refresh(ticket, now=now, standard=standard)
+    if standard is None:
+        return fields
+    times = times_of(ticket)
+    due = clocks.deadlines(standard.clock, standard.targets, times)
+    view = clocks.outlook(standard.clock, standard.targets, times, due, ticket.sla_stages, now, at_risk_share())
+    if view.due_now:
+        for clock, trigger in view.due_now:
+            ticket.sla_stages |= clocks.Stage.of(clock, trigger) | clocks.Stage.of(clock, clocks.AT_RISK)
+        sla_refresh(ticket, now=now, standard=standard)
+    return [*fields, "sla_stages"]
+
+
+def sla_backfill(*, now: datetime, batch: int = 1000) -> int:
+    """Give every ticket without a policy its deadlines (`sla_settle`); returns how many."""
+    done = 0
+    last_id = 0
+    while True:
+        tickets = list(Ticket.objects.filter(sla_policy__isnull=True, pk__gt=last_id).select_related("merchant")
+                       .order_by("pk")[:batch])
+        if not tickets:
+            return done
+        fields: set[str] = set()
+        for ticket in tickets:
+            fields.update(sla_settle(ticket, now=now))
+        Ticket.objects.bulk_update(tickets, sorted(fields))
+        done += len(tickets)
+        last_id = tickets[-1].pk
+
+
+def sla_recompute_open(*, now: datetime, batch: int = 1000) -> int:
+    """Recompute the deadlines of every open ticket with a promise, after the calendar, hours or
+    policies changed (e.g. an admin entered next year's holidays). Escalations done stay done."""
+    done = 0
+    last_id = 0
+    open_statuses = sorted(RUNNING | {Status.WAITING_MERCHANT, Status.PENDING_ACCEPTANCE})
+    while True:
+        tickets = list(Ticket.objects.filter(status__in=open_statuses, pk__gt=last_id).select_related("merchant")
+                       .order_by("pk")[:batch])
+        if not tickets:
+            return done
+        for ticket in tickets:
+            sla_refresh(ticket, now=now)
+        Ticket.objects.bulk_update(tickets, SLA_FIELDS)
+        done += len(tickets)
+        last_id = tickets[-1].pk
