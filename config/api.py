@@ -8,6 +8,7 @@ from posdesk.core.api import install_error_handlers
 from posdesk.merchants.api import router as merchants_router
 from posdesk.terminals.api import router as terminals_router
 from posdesk.tickets.api import router as tickets_router
+from posdesk.tickets.api import sla_router
 
 api = NinjaAPI(
     title="posdesk API",
@@ -24,5 +25,6 @@ api = NinjaAPI(
 install_error_handlers(api)
 api.add_router("", accounts_router)
 api.add_router("", tickets_router)
+api.add_router("", sla_router)
 api.add_router("", merchants_router)
 api.add_router("", terminals_router)

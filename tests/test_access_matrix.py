@@ -74,6 +74,10 @@ ALL_OK = expect(200, anonymous=401)
 API_CASES = [
     Case("get", "/me", ALL_OK, openapi_path="/me"),
     Case("get", "/taxonomy", ALL_OK, openapi_path="/taxonomy"),
+    Case("get", "/sla/attainment", expect(403, anonymous=401, supervisor=200, admin=200),
+         openapi_path="/sla/attainment"),
+    Case("get", "/sla/tickets?state=at_risk", expect(403, anonymous=401, supervisor=200, admin=200),
+         openapi_path="/sla/tickets"),
     Case("get", "/tickets", ALL_OK, openapi_path="/tickets"),
     Case("post", "/tickets", expect(201, anonymous=401, technician=403, vendor=403),
          body=lambda s: {"text": "刷卡没反应", "mid": s.world.merchant.mid, "sn": s.world.terminal.sn},
@@ -208,6 +212,12 @@ PAGE_CASES = [
     Case("get", "/console/merchants/{merchant}/", STAFF_PAGE, openapi_path="console:merchant"),
     Case("get", "/console/merchants/{other_merchant}/", DESK_OBJECT_PAGE, openapi_path="console:merchant"),
     Case("get", "/console/terminals/{terminal}/", STAFF_PAGE, openapi_path="console:terminal"),
+    Case("get", "/console/sla/", expect(403, anonymous=302, supervisor=200, admin=200),
+         openapi_path="console:sla_report"),
+    Case("get", "/console/settings/calendar/", expect(403, anonymous=302, admin=200),
+         openapi_path="console:calendar_settings"),
+    Case("post", "/console/settings/calendar/", expect(403, anonymous=302, admin=302),
+         body=_ticket_form(lines="2027-01-01,holiday,元旦"), openapi_path="console:calendar_settings"),
     Case("get", "/console/terminals/{other_terminal}/", DESK_OBJECT_PAGE, openapi_path="console:terminal"),
     # merchant portal: merchants only; staff are pointed to the console (403)
     Case("get", "/portal/login/", expect(200, merchant=302), openapi_path="portal:login"),

@@ -106,6 +106,7 @@ SORT_LABELS = {
     "created_at": _("Oldest first"),
     "-updated_at": _("Recently updated"),
     "priority": _("Priority"),
+    "sla_due_at": _("Most urgent first (nearest deadline)"),
 }
 assert set(SORT_LABELS) == set(SORTS), "every queue sort needs a label"
 

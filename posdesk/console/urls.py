@@ -1,6 +1,6 @@
 from django.urls import path
 
-from posdesk.console import views
+from posdesk.console import sla_pages, views
 
 app_name = "console"
 urlpatterns = [
@@ -21,4 +21,6 @@ urlpatterns = [
     path("merchants/", views.merchant_list, name="merchant_list"),
     path("merchants/<int:merchant_id>/", views.merchant_detail, name="merchant"),
     path("terminals/<int:terminal_id>/", views.terminal_detail, name="terminal"),
+    path("sla/", sla_pages.sla_report, name="sla_report"),
+    path("settings/calendar/", sla_pages.calendar_settings, name="calendar_settings"),
 ]

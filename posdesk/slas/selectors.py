@@ -29,8 +29,7 @@ SHANGHAI = timezone.get_fixed_timezone(8 * 60)
 class ServiceStandard:
     """What a ticket is promised: the matching policy's targets on its business clock."""
 
-    policy_id: int
-    policy_name: str
+    policy: SlaPolicy  # shared, read-only: part of the process's snapshot
     targets: Targets
     calendar_code: str
     clock: BusinessClock
@@ -128,18 +127,10 @@ def service_standard_for(*, priority: str, merchant_tier: str, category: str, ch
     if calendar is None:
         return None
     return ServiceStandard(
-        policy_id=policy.pk, policy_name=policy.name,
+        policy=policy,
         targets=Targets(policy.first_response_minutes, policy.resolution_minutes, policy.onsite_minutes),
         calendar_code=calendar.code, clock=snapshot.clock(calendar),
     )
-
-
-def clock_for_policy(policy_id: int | None, team_id: int | None) -> BusinessClock | None:
-    snapshot = _config()
-    policy = next((p for p in snapshot.policies if p.pk == policy_id), None)
-    calendar = (snapshot.calendars.get(policy.calendar_id) if policy and policy.calendar_id
-                else calendar_for_team(team_id, snapshot))
-    return snapshot.clock(calendar) if calendar else None
 
 
 def escalation_rules_for(*, clock: str, trigger: str, priority: str) -> list[EscalationRule]:

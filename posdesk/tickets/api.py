@@ -4,15 +4,16 @@ service, answer."""
 from __future__ import annotations
 
 import hashlib
-from datetime import datetime
+from datetime import date, datetime, timedelta
 from typing import Any
 
 from django.http import HttpRequest
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from ninja import File, Query, Router, Schema
 from ninja import Status as Answer
 from ninja.files import UploadedFile
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
 from posdesk.accounts.models import Organisation, Team, User
 from posdesk.core.api import ERRORS, IDEMPOTENCY_HEADER_DOC, idempotency_key, principal
@@ -22,9 +23,10 @@ from posdesk.core.identifiers import parse_mid, parse_sn, parse_tid
 from posdesk.core.taxonomy import Category, Channel, Priority, Status
 from posdesk.merchants.selectors import merchant_get_for_user
 from posdesk.terminals.selectors import terminal_get_for_user
-from posdesk.tickets import selectors, services
+from posdesk.tickets import selectors, services, sla_reports
 from posdesk.tickets.attachments import check_uploads
 from posdesk.tickets.models import Ticket, TicketAttachment, TicketEvent
+from posdesk.tickets.sla import sla_state
 
 router = Router(tags=["tickets"])
 
@@ -68,6 +70,8 @@ class TicketRow(Out):
     assignee: Ref | None
     created_at: datetime
     updated_at: datetime
+    sla_due_at: datetime | None = Field(description="the nearest running SLA deadline; null while no clock runs")
+    sla_state: str = Field(description="`on_track`, `at_risk`, `breached`, `paused` or `none`")
 
 
 class AttachmentOut(Out):
@@ -101,6 +105,10 @@ class TicketOut(TicketRow):
     reopen_count: int
     merged_into: str | None
     allowed_transitions: list[str]
+    sla_policy: str | None = Field(description="name of the SLA policy that applies")
+    first_response_due_at: datetime | None
+    resolution_due_at: datetime | None
+    onsite_due_at: datetime | None = Field(description="set once an on-site visit is scheduled")
 
 
 class TicketPageOut(Out):
@@ -172,6 +180,8 @@ def ticket_row(ticket: Ticket) -> dict:
         "assignee": _ref(ticket.assignee),
         "created_at": ticket.created_at,
         "updated_at": ticket.updated_at,
+        "sla_due_at": ticket.sla_due_at,
+        "sla_state": sla_state(ticket, timezone.now()),
     }
 
 
@@ -188,6 +198,10 @@ def ticket_detail(ticket: Ticket, user: User) -> dict:
         reopen_count=ticket.reopen_count,
         merged_into=ticket.merged_into.number if ticket.merged_into_id else None,
         allowed_transitions=[str(s) for s in next_statuses_for(user.role, ticket.status)],
+        sla_policy=ticket.sla_policy.name if ticket.sla_policy_id else None,
+        first_response_due_at=ticket.first_response_due_at,
+        resolution_due_at=ticket.resolution_due_at,
+        onsite_due_at=ticket.onsite_due_at,
     )
     return data
 
@@ -254,7 +268,7 @@ def ticket_list(
     terminal_id: int | None = None,
     open: bool = Query(False, description="only open tickets (when `status` is not given)"),
     q: str = Query("", description="a ticket number, MID, TID, SN or mobile (exact), else part of a merchant name"),
-    sort: str = Query("-created_at", description="`-created_at` (default), `created_at`, `-updated_at` or `priority`"),
+    sort: str = Query("-created_at", description="`-created_at` (default), `created_at`, `-updated_at`, `priority`, or `sla_due_at` (tickets whose SLA clock runs, nearest deadline first)"),
     cursor: str | None = Query(None, description="`next_cursor` of the previous page"),
     limit: int = Query(25, description="rows per page, 1–100"),
 ) -> dict:
@@ -458,3 +472,56 @@ def taxonomy(request: HttpRequest) -> dict:
         for name, choices in (("status", Status), ("category", Category), ("priority", Priority),
                               ("channel", Channel))
     }
+
+
+# --- service standards (C2): the supervisor's reports ----------------------------------------------
+
+sla_router = Router(tags=["sla"])
+
+
+class AttainmentRowOut(Out):
+    group: str = Field(description="team name, priority or category code")
+    label: str
+    tickets: int
+    first_response_met: int
+    first_response_breached: int
+    first_response_rate: float | None = Field(description="percent met of those decided; null when none")
+    resolution_met: int
+    resolution_breached: int
+    resolution_rate: float | None
+
+
+class AttainmentOut(Out):
+    start: date
+    end: date
+    group_by: str
+    rows: list[AttainmentRowOut]
+
+
+@sla_router.get(
+    "/sla/attainment", response={200: AttainmentOut, **ERRORS}, summary="SLA attainment over a period",
+    description="Supervisors and admins: tickets opened from `start` to `end` (Asia/Shanghai dates, at most "
+                "366 days; default the last 30 days) grouped by `team`, `priority` or `category`, with how many "
+                "met or breached their first-response and resolution deadlines. Tickets still inside their "
+                "time, or paused, count as neither yet.",
+)
+def sla_attainment(request: HttpRequest, group_by: str = "team", start: date | None = None,
+                   end: date | None = None) -> dict:
+    today = timezone.now().astimezone(sla_reports.SHANGHAI).date()
+    end = end or today
+    start = start or end - timedelta(days=29)
+    rows = sla_reports.sla_attainment(request.auth, start=start, end=end, group_by=group_by)
+    return {"start": start, "end": end, "group_by": group_by, "rows": [
+        {**row.__dict__, "first_response_rate": row.first_response_rate, "resolution_rate": row.resolution_rate}
+        for row in rows]}
+
+
+@sla_router.get(
+    "/sla/tickets", response={200: list[TicketRow], **ERRORS}, summary="Tickets at risk or breached now",
+    description="Supervisors and admins: open tickets whose running SLA clock is `at_risk` or `breached` "
+                "(`state`), nearest deadline first, at most 100.",
+)
+def sla_tickets(request: HttpRequest, state: str = "breached", limit: int = 50) -> list[dict]:
+    if not 1 <= limit <= 100:
+        raise field_error("limit", _("The page size must be between 1 and 100."), code="invalid_limit")
+    return [ticket_row(t) for t in sla_reports.sla_tickets_by_state(request.auth, state=state, limit=limit)]

@@ -98,6 +98,9 @@ class Ticket(models.Model):
             # the escalation sweep reads only what is due, never the whole table
             models.Index(fields=["sla_next_check_at"], name="ticket_sla_check_idx",
                          condition=models.Q(sla_next_check_at__isnull=False)),
+            # the queue's "most urgent first": only tickets whose clock runs
+            models.Index(fields=["sla_due_at", "id"], name="ticket_due_idx",
+                         condition=models.Q(sla_due_at__isnull=False)),
             # "take next" and the team queue: open unassigned tickets, most urgent first
             models.Index(fields=["team", "sla_due_at", "id"], name="ticket_unassigned_due_idx",
                          condition=models.Q(assignee__isnull=True, status__in=sorted(OPEN_STATUSES))),

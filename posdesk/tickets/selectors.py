@@ -49,7 +49,7 @@ def ticket_scope_for_user(user: User) -> QuerySet[Ticket]:
 def ticket_get_for_user(user: User, *, ticket_id: int | None = None, number: str | None = None) -> Ticket:
     """The ticket if `user` may see it, else NotFound (not Forbidden: existence is not told)."""
     scope = ticket_scope_for_user(user).select_related(
-        "merchant", "merchant__district", "terminal", "terminal__model", "team", "assignee", "vendor"
+        "merchant", "merchant__district", "terminal", "terminal__model", "team", "assignee", "vendor", "sla_policy"
     )
     found: list[Ticket] = []
     if ticket_id is not None:
@@ -70,6 +70,8 @@ SORTS: dict[str, list[tuple[str, bool]]] = {
     "created_at": [("created_at", False), ("id", False)],
     "-updated_at": [("updated_at", True), ("id", True)],
     "priority": [("priority", False), ("created_at", True), ("id", True)],
+    # most urgent first: tickets whose clock runs, nearest deadline first (ticket_due_idx)
+    "sla_due_at": [("sla_due_at", False), ("id", False)],
 }
 COUNT_CAP = 1_000  # "1000+" is as useful to a person as an exact count, and far cheaper
 
@@ -232,6 +234,8 @@ def ticket_queue(
     if not 1 <= limit <= 100:
         raise field_error("limit", _("The page size must be between 1 and 100."), code="invalid_limit")
     tickets = ticket_filter(user, filters)
+    if sort == "sla_due_at":
+        tickets = tickets.filter(sla_due_at__isnull=False)
     count = capped = 0
     if with_count:
         count = tickets.order_by()[: COUNT_CAP + 1].count()

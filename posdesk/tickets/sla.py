@@ -67,7 +67,7 @@ def sla_refresh(ticket: Ticket, *, now: datetime, standard: ServiceStandard | No
     times = times_of(ticket)
     due = clocks.deadlines(standard.clock, standard.targets, times)
     warn_unknown_years(standard.clock, ticket.created_at, due.resolution_due_at)
-    ticket.sla_policy_id = standard.policy_id
+    ticket.sla_policy = standard.policy
     ticket.first_response_due_at = due.first_response_due_at
     ticket.resolution_due_at = due.resolution_due_at
     ticket.onsite_due_at = due.onsite_due_at
