@@ -175,13 +175,14 @@ FILE_UPLOAD_MAX_MEMORY_SIZE = 2_621_440
 
 # --- tickets ------------------------------------------------------------------------------
 TICKET_REOPEN_WINDOW_DAYS = env.int("POSDESK_REOPEN_WINDOW_DAYS", default=7)
-# Deliveries after a commit are coalesced: one drain job per process per window (0 = at once).
 # Service standards (C2): the calendar of teams without their own, the share of a target after
 # which a ticket is "at risk", and how long a process keeps the policies it has read.
 SLA_DEFAULT_CALENDAR = env.str("POSDESK_SLA_DEFAULT_CALENDAR", default="standard")
 SLA_AT_RISK_PERCENT = env.int("POSDESK_SLA_AT_RISK_PERCENT", default=75)
 SLA_CONFIG_TTL_SECONDS = env.float("POSDESK_SLA_CONFIG_TTL_SECONDS", default=30.0)
-OUTBOX_KICK_WINDOW_SECONDS = env.float("POSDESK_OUTBOX_KICK_SECONDS", default=0.2)
+# Jobs started by commits (outbox delivery, routing new tickets) are coalesced: one run per
+# process per window (0 = one per commit); see posdesk/core/jobs.py.
+JOB_KICK_WINDOW_SECONDS = env.float("POSDESK_JOB_KICK_SECONDS", default=0.2)
 IDEMPOTENCY_TTL_HOURS = env.int("POSDESK_IDEMPOTENCY_TTL_HOURS", default=48)
 
 # --- background jobs (Celery) -------------------------------------------------------------
@@ -243,6 +244,11 @@ LOGGING = {
 }
 CELERY_BEAT_SCHEDULE["tickets-sla-sweep"] = {
     "task": "posdesk.tickets.tasks.tickets_sla_sweep_task",
+    "schedule": 60.0,
+}
+CELERY_BEAT_SCHEDULE["tickets-route-new"] = {"task": "posdesk.tickets.tasks.tickets_route_new_task", "schedule": 60.0}
+CELERY_BEAT_SCHEDULE["tickets-assign-waiting"] = {
+    "task": "posdesk.tickets.tasks.tickets_assign_waiting_task",
     "schedule": 60.0,
 }
 CELERY_BEAT_SCHEDULE["tickets-auto-close"] = {

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from posdesk.console import sla_pages, views
+from posdesk.console import routing_pages, sla_pages, views
 
 app_name = "console"
 urlpatterns = [
@@ -22,5 +22,7 @@ urlpatterns = [
     path("merchants/<int:merchant_id>/", views.merchant_detail, name="merchant"),
     path("terminals/<int:terminal_id>/", views.terminal_detail, name="terminal"),
     path("sla/", sla_pages.sla_report, name="sla_report"),
+    path("me/presence/", routing_pages.presence_set, name="presence_set"),
+    path("take-next/", routing_pages.take_next, name="take_next"),
     path("settings/calendar/", sla_pages.calendar_settings, name="calendar_settings"),
 ]

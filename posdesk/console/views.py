@@ -61,6 +61,7 @@ from posdesk.merchants.selectors import (
     merchant_list_for_user,
 )
 from posdesk.merchants.services import merchant_contact_reveal
+from posdesk.routing.selectors import ROUTABLE_ROLES, agent_status_for
 from posdesk.terminals.selectors import terminal_get_for_user, terminal_list_for_user
 from posdesk.tickets import lifecycle, policies
 from posdesk.tickets.attachments import check_uploads
@@ -181,6 +182,7 @@ def _queue_context(request: HttpRequest, params: QueryDict) -> dict[str, Any]:
         "assignees": assignable_users_for(user).order_by("display_name", "pk"),
         "saved_views": saved_view_list_for_user(user),
         "may_bulk_assign": _may_bulk_assign(request),
+        "routing_status": agent_status_for(user) if user.role in ROUTABLE_ROLES else None,
         "bulk_form": BulkAssignForm(user=user),
         "saved_view_form": SavedViewForm(),
     }

@@ -3,15 +3,12 @@
 from __future__ import annotations
 
 import logging
-import threading
-import time
-from collections.abc import Callable
 from datetime import timedelta
 
-from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
+from posdesk.core.jobs import CoalescedJob
 from posdesk.outbox.backends import BACKENDS
 from posdesk.outbox.models import OutboxMessage
 
@@ -29,34 +26,8 @@ def outbox_enqueue(
     return message
 
 
-class DeliveryKick:
-    """Starts delivery after a commit, coalesced per process: the first commit in a window
-    publishes one drain job due at the window's end; commits inside the window publish nothing,
-    because that job runs after they committed and sends their messages too. One publish per
-    window instead of one per message keeps the broker off the request path under load (measured
-    in bench/RESULTS.md). A window of 0, or jobs that run inline (eager), drain at once."""
-
-    def __init__(self, clock: Callable[[], float] = time.monotonic) -> None:
-        self._clock = clock
-        self._lock = threading.Lock()
-        self._quiet_until = 0.0
-
-    def __call__(self) -> None:
-        from posdesk.outbox.tasks import outbox_drain
-
-        window = settings.OUTBOX_KICK_WINDOW_SECONDS
-        if window <= 0 or outbox_drain.app.conf.task_always_eager:
-            outbox_drain.delay()
-            return
-        now = self._clock()
-        with self._lock:
-            if now < self._quiet_until:
-                return
-            self._quiet_until = now + window
-        outbox_drain.apply_async(countdown=window)
-
-
-delivery_kick = DeliveryKick()
+# sends what the commits left in the outbox: one drain per window (core/jobs.py)
+delivery_kick = CoalescedJob("posdesk.outbox.tasks.outbox_drain")
 
 
 def outbox_drain_fresh(*, batch: int = 200, limit: int = 5000) -> int:

@@ -31,9 +31,11 @@ the commit, give the agent's teams their waiting tickets; `ticket_route_later` a
 `tickets_assign_waiting_later` schedule a round for after the surrounding commit (for the ticket
 services: a ticket opened, a ticket of an agent resolved). Those rounds run right after the commit
 in the same process (`on_commit(robust=True)`: a failure is logged, never undoes the commit); a
-round for one freed agent is bounded by their free places, so it is short. To move them onto the
+round gives out at most the free places of the agents involved, so it is short. To move them onto the
 worker, wrap `ticket_route` / `tickets_assign_waiting` in thin tasks and `.delay` them from the two
-`*_later` functions — nothing else changes.
+`*_later` functions — nothing else changes. Never run a round inside a transaction that already
+holds a ticket's row lock (e.g. inside `ticket_transition`): that would take ticket → agent status,
+the reverse of the order above. The `*_later` functions exist for exactly that case.
 
 Tickets carry no language yet; `ticket_language` answers the site language for every ticket, and
 is the one place to change when they do.
@@ -44,7 +46,7 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from functools import partial
 
 from django.conf import settings
@@ -57,12 +59,14 @@ from posdesk.accounts.models import Team, User
 from posdesk.audit.models import AuditEntry
 from posdesk.audit.services import audit_record
 from posdesk.core.errors import Conflict, PermissionDenied
+from posdesk.core.jobs import CoalescedJob
 from posdesk.core.taxonomy import OPEN_STATUSES
 from posdesk.routing.assignment import AgentLoad, Distribution, TicketFacts, choose_team, distribute, speaks
 from posdesk.routing.models import AgentStatus
 from posdesk.routing.selectors import (
     ROUTABLE_ROLES,
     agent_open_load,
+    agents_available_for_team,
     agents_available_for_teams,
     team_profiles,
 )
@@ -91,15 +95,18 @@ def waiting_tickets(team_ids: Iterable[int] | QuerySet) -> QuerySet[Ticket]:
     """The team queues: open unassigned tickets of these teams, most urgent first (read from the
     partial index `ticket_unassigned_due_idx`)."""
     teams = team_ids if isinstance(team_ids, QuerySet) else list(team_ids)
-    return Ticket.objects.filter(team_id__in=teams, assignee__isnull=True, status__in=_OPEN).order_by(*URGENCY_ORDER)
+    return Ticket.objects.filter(team_id__in=teams, assignee__isnull=True, status__in=_OPEN).order_by(
+        *URGENCY_ORDER
+    )
 
 
 def _chunks(ids: Sequence[int], size: int = _CHUNK) -> Iterator[Sequence[int]]:
     for start in range(0, len(ids), size):
-        yield ids[start:start + size]
+        yield ids[start : start + size]
 
 
 # --- one round: read, lock, decide, write -------------------------------------------------
+
 
 @dataclass(slots=True)
 class _Waiting:
@@ -112,22 +119,47 @@ class _Waiting:
     urgency: tuple
 
 
-_ROW_FIELDS = ("pk", "number", "team_id", "category", "district_id", "terminal__model_id", "sla_due_at",
-               "priority", "created_at")
+_ROW_FIELDS = (
+    "pk",
+    "number",
+    "team_id",
+    "category",
+    "district_id",
+    "terminal__model_id",
+    "sla_due_at",
+    "priority",
+    "created_at",
+)
 
 
 def _waiting_rows(queryset: QuerySet[Ticket]) -> list[_Waiting]:
     rows = []
-    for pk, number, team_id, category, district_id, model_id, due, priority, created_at in queryset.values_list(
-        *_ROW_FIELDS
-    ):
-        rows.append(_Waiting(
-            pk=pk, number=number, team_id=team_id,
-            facts=TicketFacts(category=category, terminal_model_id=model_id, district_id=district_id,
-                              language=ticket_language()),
-            # the order of URGENCY_ORDER, for sorting rows read by different queries together
-            urgency=(due is None, due or _NO_DEADLINE, priority, created_at, pk),
-        ))
+    for (
+        pk,
+        number,
+        team_id,
+        category,
+        district_id,
+        model_id,
+        due,
+        priority,
+        created_at,
+    ) in queryset.values_list(*_ROW_FIELDS):
+        rows.append(
+            _Waiting(
+                pk=pk,
+                number=number,
+                team_id=team_id,
+                facts=TicketFacts(
+                    category=category,
+                    terminal_model_id=model_id,
+                    district_id=district_id,
+                    language=ticket_language(),
+                ),
+                # the order of URGENCY_ORDER, for sorting rows read by different queries together
+                urgency=(due is None, due or _NO_DEADLINE, priority, created_at, pk),
+            )
+        )
     return rows
 
 
@@ -138,8 +170,12 @@ def _lock_available_agents(team_ids: Iterable[int]) -> dict[int, list[AgentLoad]
     if not team_ids:
         return {}
     members = Team.members.through.objects.filter(team_id__in=team_ids).values("user_id")
-    list(AgentStatus.objects.select_for_update().filter(user_id__in=members, presence=AgentStatus.Presence.ONLINE)
-         .order_by("user_id").values_list("pk", flat=True))
+    list(
+        AgentStatus.objects.select_for_update()
+        .filter(user_id__in=members, presence=AgentStatus.Presence.ONLINE)
+        .order_by("user_id")
+        .values_list("pk", flat=True)
+    )
     return agents_available_for_teams(team_ids)
 
 
@@ -154,7 +190,11 @@ class RoutingOutcome:
 
 
 def _give_out(
-    ticket_ids: Sequence[int], *, queue_team_ids: Iterable[int] = (), actor: User | None, limit: int | None = None
+    ticket_ids: Sequence[int],
+    *,
+    queue_team_ids: Iterable[int] = (),
+    actor: User | None,
+    limit: int | None = None,
 ) -> RoutingOutcome:
     """One round, in the caller's transaction: the open unassigned tickets among `ticket_ids` get a
     team by skills (if they have none); then they and the waiting tickets of those teams and of
@@ -165,35 +205,51 @@ def _give_out(
     for chunk in _chunks(sorted(set(ticket_ids))):
         fresh += _waiting_rows(Ticket.objects.filter(pk__in=chunk, assignee__isnull=True, status__in=_OPEN))
     teams = team_profiles()
-    chosen_team = {row.pk: row.team_id if row.team_id is not None else choose_team(teams, row.facts)
-                   for row in fresh}
+    chosen_team = {
+        row.pk: row.team_id if row.team_id is not None else choose_team(teams, row.facts) for row in fresh
+    }
     team_ids = {team_id for team_id in chosen_team.values() if team_id is not None} | set(queue_team_ids)
 
     agents_by_team = _lock_available_agents(team_ids)
-    room = sum(agent.capacity - agent.load for agent in
-               {agent.user_id: agent for agents in agents_by_team.values() for agent in agents}.values()
-               if agent.load < agent.capacity)
+    if fresh:
+        # the lock may have waited for another round or a take-next: drop what they took meanwhile
+        still = set()
+        for chunk in _chunks([row.pk for row in fresh]):
+            still.update(
+                Ticket.objects.filter(pk__in=chunk, assignee__isnull=True, status__in=_OPEN).values_list(
+                    "pk", flat=True
+                )
+            )
+        fresh = [row for row in fresh if row.pk in still]
+    room = sum(
+        agent.capacity - agent.load
+        for agent in {agent.user_id: agent for agents in agents_by_team.values() for agent in agents}.values()
+        if agent.load < agent.capacity
+    )
     queued: list[_Waiting] = []
     queue_limit = room if limit is None else min(room, limit)
     if queue_limit > 0 and agents_by_team:
         fresh_ids = {row.pk for row in fresh}
         # fresh tickets that already had a team may be in the queue too: read past them
         overlap = sum(1 for row in fresh if row.team_id is not None)
-        queue = waiting_tickets(list(agents_by_team))[:queue_limit + overlap]
+        queue = waiting_tickets(list(agents_by_team))[: queue_limit + overlap]
         queued = [row for row in _waiting_rows(queue) if row.pk not in fresh_ids][:queue_limit]
         chosen_team.update({row.pk: row.team_id for row in queued})
 
     rows = sorted([*fresh, *queued], key=lambda row: row.urgency)
-    distribution = distribute(((row.pk, row.facts, chosen_team[row.pk]) for row in rows), teams, agents_by_team,
-                              now=at)
+    distribution = distribute(
+        ((row.pk, row.facts, chosen_team[row.pk]) for row in rows), teams, agents_by_team, now=at
+    )
     written = _write_placements({row.pk: row for row in rows}, distribution, actor=actor, at=at)
     unrouted = sum(1 for row in fresh if chosen_team[row.pk] is None)
     return RoutingOutcome(assigned=written, waiting=len(rows) - written - unrouted, unrouted=unrouted)
 
 
 def _display_names(user_ids: Iterable[int], team_ids: Iterable[int]) -> tuple[dict[int, str], dict[int, str]]:
-    users = {user.pk: str(user) for user in User.objects.filter(pk__in=set(user_ids)).only("username",
-                                                                                            "display_name")}
+    users = {
+        user.pk: str(user)
+        for user in User.objects.filter(pk__in=set(user_ids)).only("username", "display_name")
+    }
     teams = {team.pk: str(team) for team in Team.objects.filter(pk__in=set(team_ids)).only("name")}
     return users, teams
 
@@ -204,25 +260,33 @@ def _write_placements(
     """Write what `distribute` decided: lock the tickets in id order, keep those still waiting as
     they were read (open, unassigned, same team), update them grouped by (team, agent), and add
     their timeline events and audit entries in bulk. Returns how many got an agent."""
-    todo = {pk: placement for pk, placement in distribution.placements.items()
-            if placement.team_id is not None
-            and (placement.user_id is not None or rows[pk].team_id != placement.team_id)}
+    todo = {
+        pk: placement
+        for pk, placement in distribution.placements.items()
+        if placement.team_id is not None
+        and (placement.user_id is not None or rows[pk].team_id != placement.team_id)
+    }
     if not todo:
         return 0
     still_waiting: set[int] = set()
     for chunk in _chunks(sorted(todo)):
-        locked = (Ticket.objects.select_for_update().filter(pk__in=chunk, assignee__isnull=True, status__in=_OPEN)
-                  .order_by("pk").values_list("pk", "team_id"))
+        locked = (
+            Ticket.objects.select_for_update()
+            .filter(pk__in=chunk, assignee__isnull=True, status__in=_OPEN)
+            .order_by("pk")
+            .values_list("pk", "team_id")
+        )
         still_waiting.update(pk for pk, team_id in locked if team_id == rows[pk].team_id)
-    groups: dict[tuple[int, int | None], list[int]] = defaultdict(list)
+    groups: dict[tuple[int | None, int | None], list[int]] = defaultdict(list)
     for pk in sorted(still_waiting):
-        groups[(todo[pk].team_id, todo[pk].user_id)].append(pk)  # type: ignore[index]
+        groups[(todo[pk].team_id, todo[pk].user_id)].append(pk)
     for (team_id, user_id), ids in groups.items():
         for chunk in _chunks(ids):
             Ticket.objects.filter(pk__in=chunk).update(team_id=team_id, assignee_id=user_id, updated_at=at)
 
     user_names, team_names = _display_names(
-        (user_id for _team, user_id in groups if user_id is not None), (team_id for team_id, _user in groups)
+        (user_id for _team, user_id in groups if user_id is not None),
+        (team_id for team_id, _user in groups if team_id is not None),
     )
     events, entries = [], []
     last_assigned: dict[int, datetime] = {}
@@ -235,16 +299,31 @@ def _write_placements(
             last_assigned[placement.user_id] = max(stamp, last_assigned.get(placement.user_id, stamp))
         if placement.team_id != before.team_id:
             changes["team"] = [before.team_id, placement.team_id]
-        events.append(TicketEvent(
-            ticket_id=pk, kind=TicketEvent.Kind.ASSIGNED, actor=actor, created_at=at, is_public=False,
-            data={"changes": changes, "assignee": user_names.get(placement.user_id),  # type: ignore[arg-type]
-                  "team": team_names.get(placement.team_id), "rule": RULE_AUTO},  # type: ignore[arg-type]
-        ))
-        entries.append(AuditEntry(
-            actor=actor if getattr(actor, "pk", None) else None, action=AuditEntry.Action.UPDATE,
-            object_type=Ticket._meta.label_lower, object_id=str(pk), summary=before.number,
-            changes={**changes, "rule": RULE_AUTO},
-        ))
+        events.append(
+            TicketEvent(
+                ticket_id=pk,
+                kind=TicketEvent.Kind.ASSIGNED,
+                actor=actor,
+                created_at=at,
+                is_public=False,
+                data={
+                    "changes": changes,
+                    "assignee": user_names.get(placement.user_id or 0),
+                    "team": team_names.get(placement.team_id or 0),
+                    "rule": RULE_AUTO,
+                },
+            )
+        )
+        entries.append(
+            AuditEntry(
+                actor=actor if getattr(actor, "pk", None) else None,
+                action=AuditEntry.Action.UPDATE,
+                object_type=Ticket._meta.label_lower,
+                object_id=str(pk),
+                summary=before.number,
+                changes={**changes, "rule": RULE_AUTO},
+            )
+        )
     TicketEvent.objects.bulk_create(events, batch_size=500)
     AuditEntry.objects.bulk_create(entries, batch_size=500)
     if last_assigned:
@@ -257,6 +336,7 @@ def _write_placements(
 
 # --- the public services ------------------------------------------------------------------
 
+
 def ticket_route(*, ticket_id: int, actor: User | None = None) -> Ticket:
     """Route one ticket: keep its team or choose one by skills, then give it to an available agent
     of that team — unless more urgent tickets wait in that queue, which are given out first.
@@ -267,17 +347,25 @@ def ticket_route(*, ticket_id: int, actor: User | None = None) -> Ticket:
     return Ticket.objects.select_related("team", "assignee").get(pk=ticket_id)
 
 
-def tickets_assign_waiting(*, team_id: int | None = None, agent_id: int | None = None, limit: int = 500) -> int:
+def tickets_assign_waiting(
+    *, team_id: int | None = None, agent_id: int | None = None, limit: int = 500
+) -> int:
     """Someone freed up: give the waiting tickets (most urgent first) to the available agents of
     the agent's teams (`agent_id`), of one team (`team_id`), or of every team with a queue (neither).
     Returns how many tickets got an agent."""
     if agent_id is not None:
-        team_ids = list(Team.members.through.objects.filter(user_id=agent_id).values_list("team_id", flat=True))
+        team_ids = list(
+            Team.members.through.objects.filter(user_id=agent_id).values_list("team_id", flat=True)
+        )
     elif team_id is not None:
         team_ids = [team_id]
     else:
-        team_ids = list(Ticket.objects.filter(team__isnull=False, assignee__isnull=True, status__in=_OPEN)
-                        .order_by().values_list("team_id", flat=True).distinct())
+        team_ids = list(
+            Ticket.objects.filter(team__isnull=False, assignee__isnull=True, status__in=_OPEN)
+            .order_by()
+            .values_list("team_id", flat=True)
+            .distinct()
+        )
     if not team_ids:
         return 0
     with transaction.atomic():
@@ -293,6 +381,24 @@ def tickets_route_burst(*, ticket_ids: Sequence[int], actor: User | None = None)
         return _give_out(list(ticket_ids), actor=actor).as_dict()
 
 
+def tickets_route_new(*, now: datetime | None = None, within: timedelta = timedelta(days=1)) -> dict[str, int]:
+    """Route the new tickets nobody has routed yet (no team, no assignee) from the last day, in one
+    burst; run after commits (`routing_kick`) and every minute. Tickets no team's skills fit stay
+    in the general queue for the desk, and drop out of this round after a day."""
+    now = now or timezone.now()
+    ids = list(
+        Ticket.objects.filter(team__isnull=True, assignee__isnull=True, status__in=_OPEN, created_at__gte=now - within)
+        .order_by("id").values_list("id", flat=True)[:5000]
+    )
+    if not ids:
+        return {"assigned": 0, "waiting": 0, "unrouted": 0}
+    return tickets_route_burst(ticket_ids=ids)
+
+
+# new tickets are routed after their commit, in one burst per window (core/jobs.py)
+routing_kick = CoalescedJob("posdesk.tickets.tasks.tickets_route_new_task")
+
+
 def ticket_take_next(*, agent: User) -> Ticket | None:
     """Give `agent` the most urgent waiting ticket of their teams (next deadline first, then
     priority, then age), or None if none waits. Refused when they are not a desk agent or
@@ -302,8 +408,9 @@ def ticket_take_next(*, agent: User) -> Ticket | None:
     place), then a candidate is claimed with `UPDATE … WHERE assignee IS NULL`: of two agents
     claiming one ticket, exactly one update matches, and the other tries the next candidate."""
     if agent.role not in ROUTABLE_ROLES or not agent.is_active:
-        raise PermissionDenied(_("Only agents and supervisors take tickets from the queue."),
-                               code="take_next_not_allowed")
+        raise PermissionDenied(
+            _("Only agents and supervisors take tickets from the queue."), code="take_next_not_allowed"
+        )
     with transaction.atomic():
         status = agent_status_lock(user=agent)
         load = agent_open_load(agent)
@@ -311,7 +418,8 @@ def ticket_take_next(*, agent: User) -> Ticket | None:
             raise Conflict(
                 _("You already hold %(load)d open tickets, as many as your capacity of %(capacity)d.")
                 % {"load": load, "capacity": status.capacity},
-                code="agent_at_capacity", detail={"load": load, "capacity": status.capacity},
+                code="agent_at_capacity",
+                detail={"load": load, "capacity": status.capacity},
             )
         if not speaks(frozenset(status.languages or ()), ticket_language()):
             return None
@@ -335,18 +443,33 @@ def _record_take_next(ticket_id: int, *, agent: User, status: AgentStatus, at: d
     ticket.assignee = agent
     changes = {"assignee": [None, agent.pk]}
     TicketEvent.objects.create(
-        ticket=ticket, kind=TicketEvent.Kind.ASSIGNED, actor=agent, created_at=at, is_public=False,
-        data={"changes": changes, "assignee": str(agent), "team": str(ticket.team) if ticket.team else None,
-              "vendor": str(ticket.vendor) if ticket.vendor else None, "rule": RULE_TAKE_NEXT},
+        ticket=ticket,
+        kind=TicketEvent.Kind.ASSIGNED,
+        actor=agent,
+        created_at=at,
+        is_public=False,
+        data={
+            "changes": changes,
+            "assignee": str(agent),
+            "team": str(ticket.team) if ticket.team else None,
+            "vendor": str(ticket.vendor) if ticket.vendor else None,
+            "rule": RULE_TAKE_NEXT,
+        },
     )
-    audit_record(actor=agent, action=AuditEntry.Action.UPDATE, target=ticket, summary=ticket.number,
-                 changes={**changes, "rule": RULE_TAKE_NEXT})
+    audit_record(
+        actor=agent,
+        action=AuditEntry.Action.UPDATE,
+        target=ticket,
+        summary=ticket.number,
+        changes={**changes, "rule": RULE_TAKE_NEXT},
+    )
     status.last_assigned_at = at
     status.save(update_fields=["last_assigned_at"])
     return ticket
 
 
 # --- triggers -----------------------------------------------------------------------------
+
 
 def ticket_route_later(*, ticket_id: int) -> None:
     """Route the ticket once the surrounding transaction has committed (e.g. from `ticket_open`)."""
@@ -377,3 +500,31 @@ def agent_capacity_change(*, user: User, capacity: int, actor: User) -> AgentSta
     if status.presence == AgentStatus.Presence.ONLINE:
         tickets_assign_waiting_later(agent_id=user.pk)
     return status
+
+
+def agent_for_reassignment(*, ticket: Ticket, exclude_user_id: int | None) -> int | None:
+    """Another available agent of the ticket's team for an escalation's reassignment (skills are
+    the team's; presence, language and capacity checked, the chosen agent's status row locked and
+    the load counted again under the lock), or None: the ticket goes back to its team queue.
+    Called under the ticket's row lock; it locks one agent row after it, which no path that locks
+    agents first ever waits on (they lock unassigned tickets only)."""
+    from posdesk.routing.assignment import LEAST_LOADED, choose_agent
+    from posdesk.routing.models import TeamSkills
+
+    if ticket.team_id is None:
+        return None
+    strategy = (TeamSkills.objects.filter(team_id=ticket.team_id).values_list("strategy", flat=True).first()
+                or LEAST_LOADED)
+    candidates = [a for a in agents_available_for_team(ticket.team_id) if a.user_id != exclude_user_id]
+    while candidates:
+        chosen = choose_agent(candidates, strategy, ticket_language(ticket))
+        if chosen is None:
+            return None
+        user = User.objects.get(pk=chosen)
+        status = agent_status_lock(user=user)
+        if agent_open_load(user) < status.capacity:
+            status.last_assigned_at = timezone.now()
+            status.save(update_fields=["last_assigned_at"])
+            return chosen
+        candidates = [a for a in candidates if a.user_id != chosen]
+    return None

@@ -29,6 +29,7 @@ from posdesk.terminals.models import Terminal
 from posdesk.tickets import lifecycle, policies
 from posdesk.tickets.attachments import CheckedFile
 from posdesk.tickets.models import Ticket, TicketAttachment, TicketEvent, TicketNumberSequence
+from posdesk.tickets.routing import routing_kick, tickets_assign_waiting_later
 from posdesk.tickets.sla import sla_refresh, sla_status_changed
 
 MAX_TEXT = 5000
@@ -185,6 +186,8 @@ def _ticket_write(
     audit_record(actor=actor, action=AuditEntry.Action.CREATE, target=ticket, summary=ticket.number,
                  changes={"channel": channel, "merchant": merchant.mid})
     _notify_merchant(ticket, f"您的报修已受理，工单号 {ticket.number}。可在商户服务平台查看进度。")
+    if ticket.assignee_id is None:
+        transaction.on_commit(routing_kick)  # skills, presence and load pick who works it
     return ticket
 
 
@@ -276,6 +279,8 @@ def _apply_transition(
         ticket.closed_at = None
         fields += ["reopen_count", "resolved_at", "closed_at"]
     fields += sla_status_changed(ticket, from_status=from_status, to_status=to_status, now=at)
+    if ticket.assignee_id and from_status in OPEN_STATUSES and to_status not in OPEN_STATUSES:
+        tickets_assign_waiting_later(agent_id=ticket.assignee_id)  # room for the next waiting ticket
     _touch(ticket, at, [f for f in dict.fromkeys(fields) if f != "updated_at"])
     event = _event(ticket, kind=TicketEvent.Kind.STATUS_CHANGED, actor=actor, at=at, from_status=from_status,
                    to_status=to_status, reason=reason, data={"automatic": automatic} if automatic else None)

@@ -23,3 +23,19 @@ def tickets_sla_recompute_task() -> int:
     from posdesk.tickets.sla import sla_recompute_open
 
     return sla_recompute_open(now=timezone.now())
+
+
+@shared_task
+def tickets_route_new_task() -> dict[str, int]:
+    """Route new tickets (after commits, coalesced; and every minute as a safety net)."""
+    from posdesk.tickets.routing import tickets_route_new
+
+    return tickets_route_new()
+
+
+@shared_task
+def tickets_assign_waiting_task() -> int:
+    """Give waiting tickets of every team queue to agents who have room (every minute)."""
+    from posdesk.tickets.routing import tickets_assign_waiting
+
+    return tickets_assign_waiting()

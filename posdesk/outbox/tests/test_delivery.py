@@ -10,12 +10,12 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from django.db import transaction
 
+from posdesk.core.jobs import CoalescedJob
 from posdesk.core.tests.concurrency import racing_database, run_together
 from posdesk.outbox import backends
 from posdesk.outbox.models import OutboxMessage
 from posdesk.outbox.services import (
     MAX_ATTEMPTS,
-    DeliveryKick,
     outbox_deliver_one,
     outbox_drain_fresh,
     outbox_due_ids,
@@ -247,7 +247,7 @@ class FakeClock:
 @pytest.fixture
 def published(monkeypatch, settings):
     """Jobs published to the broker (a real worker runs them in tests/test_celery_worker.py)."""
-    settings.OUTBOX_KICK_WINDOW_SECONDS = 0.2
+    settings.JOB_KICK_WINDOW_SECONDS = 0.2
     monkeypatch.setattr(outbox_drain.app.conf, "task_always_eager", False)
     calls: list[dict] = []
     monkeypatch.setattr(outbox_drain, "apply_async", lambda *a, **kw: calls.append(kw))
@@ -257,7 +257,7 @@ def published(monkeypatch, settings):
 
 def test_commits_inside_one_window_publish_one_drain_due_at_its_end(published):
     clock = FakeClock()
-    kick = DeliveryKick(clock=clock)
+    kick = CoalescedJob("posdesk.outbox.tasks.outbox_drain", clock=clock)
     kick()  # the first commit
     clock.now += 0.05
     kick()
@@ -270,8 +270,8 @@ def test_commits_inside_one_window_publish_one_drain_due_at_its_end(published):
 
 
 def test_a_zero_window_publishes_a_drain_per_commit(published, settings):
-    settings.OUTBOX_KICK_WINDOW_SECONDS = 0
-    kick = DeliveryKick(clock=FakeClock())
+    settings.JOB_KICK_WINDOW_SECONDS = 0
+    kick = CoalescedJob("posdesk.outbox.tasks.outbox_drain", clock=FakeClock())
     kick()
     kick()
     assert published == [{"at_once": True}, {"at_once": True}]

@@ -119,3 +119,53 @@ def test_two_workers_sweeping_at_once_escalate_each_ticket_once(world, open_tick
     # then every ticket got exactly one escalation, whichever worker sent it
     assert sorted(events) == sorted(t.pk for t in tickets)
     assert sum(r["escalations"] for r in results) == 10
+
+
+def _online(*users) -> None:
+    from posdesk.routing.models import AgentStatus
+
+    for user in users:
+        AgentStatus.objects.update_or_create(user=user, defaults={"presence": AgentStatus.Presence.ONLINE})
+
+
+def test_a_breached_first_response_moves_the_ticket_to_another_available_agent(world, open_ticket, time_machine,
+                                                                                only_rules):
+    # given a P2 of the team held by an agent, and a colleague online with room
+    only_rules("first_response")
+    _online(world.agent, world.agent2)
+    time_machine.move_to(MONDAY_10, tick=False)
+    ticket = open_ticket(priority=Priority.P2, category=Category.HARDWARE)
+    ticket_assign(ticket=ticket, actor=world.supervisor, team=world.team, assignee=world.agent)
+    # when its 30 minutes pass without an answer
+    sla_sweep(now=MONDAY_10 + timedelta(minutes=31))
+    # then the colleague has it, and the timeline says so
+    ticket.refresh_from_db()
+    assert ticket.assignee == world.agent2
+    reassigned = ticket.events.get(kind=TicketEvent.Kind.ESCALATED, data__action="reassign")
+    assert reassigned.data["assignee"] == world.agent2.pk
+
+
+def test_with_nobody_free_a_breached_ticket_goes_back_to_the_team_queue(world, open_ticket, time_machine,
+                                                                          only_rules):
+    only_rules("first_response")
+    time_machine.move_to(MONDAY_10, tick=False)
+    ticket = open_ticket(priority=Priority.P2, category=Category.HARDWARE)
+    ticket_assign(ticket=ticket, actor=world.supervisor, team=world.team, assignee=world.agent)
+    sla_sweep(now=MONDAY_10 + timedelta(minutes=31))
+    ticket.refresh_from_db()
+    assert ticket.assignee is None and ticket.team == world.team
+
+
+def test_a_new_ticket_is_routed_by_skills_after_its_commit(world, open_ticket, django_capture_on_commit_callbacks):
+    from posdesk.routing.models import TeamSkills
+
+    TeamSkills.objects.create(team=world.team, categories=[Category.HARDWARE])
+    _online(world.agent)
+    with django_capture_on_commit_callbacks(execute=True):
+        ticket = open_ticket(priority=Priority.P2, category=Category.HARDWARE)
+    ticket.refresh_from_db()
+    assert (ticket.team, ticket.assignee) == (world.team, world.agent)
+    with django_capture_on_commit_callbacks(execute=True):
+        other = open_ticket(priority=Priority.P3, category=Category.FEES)  # no team handles fees
+    other.refresh_from_db()
+    assert other.team is None and other.assignee is None
