@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 PYTEST_ARGS ?=
 
-.PHONY: run test install messages messages-extract migrate demo bench lint clean
+.PHONY: run test install messages messages-extract migrate demo bench bench-sla lint clean
 
 $(STAMP): pyproject.toml
 	@command -v $(PYTHON) >/dev/null 2>&1 || { echo "需要 Python 3.11 / Python 3.11 is required"; exit 1; }
@@ -39,6 +39,9 @@ test: install
 
 bench: install
 	$(BIN)/python bench/run.py
+
+bench-sla: install
+	$(BIN)/python bench/sla.py
 
 lint: install
 	$(BIN)/ruff check posdesk config tests bench

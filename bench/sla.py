@@ -155,8 +155,201 @@ def arithmetic(args: argparse.Namespace) -> list[Result]:
     ]
 
 
+# --- scenarios on a database (sweep, assign) -------------------------------------------------
+# They run in a child process per database (Django is set up once per process), on a database of
+# --tickets tickets prepared by `posdesk demo --tickets N` under --data-dir (never the repository),
+# and measure inside a transaction that is rolled back, so every run starts from the same state.
+
+DB_SCENARIOS = ("sweep", "assign")
+DEFAULT_PG_URL = "postgres://postgres@127.0.0.1:5432/posdesk_bench_sla"
+
+
+def _child_env(db: str, args: argparse.Namespace) -> dict[str, str]:
+    import os
+
+    env = dict(os.environ)
+    env["POSDESK_DATA_DIR"] = str(Path(args.data_dir) / db)
+    env["DJANGO_SETTINGS_MODULE"] = "config.settings"
+    env["POSDESK_LOG_LEVEL"] = "WARNING"
+    env["PYTHONPATH"] = str(ROOT)
+    if db == "postgres":
+        env["DATABASE_URL"] = args.pg_url
+    else:
+        env.pop("DATABASE_URL", None)
+    return env
+
+
+def run_on_databases(names: list[str], args: argparse.Namespace) -> list[Result]:
+    import subprocess
+    import tempfile
+
+    results: list[Result] = []
+    for db in (["sqlite", "postgres"] if args.db == "both" else [args.db]):
+        if db == "postgres":
+            problem = _postgres_ensure(args.pg_url)
+            if problem:
+                print(f"[postgres] skipped: {problem}")
+                continue
+        Path(args.data_dir, db).mkdir(parents=True, exist_ok=True)
+        with tempfile.NamedTemporaryFile(suffix=".json") as out:
+            command = [sys.executable, str(Path(__file__).resolve()), "--child", db, "--scenarios", ",".join(names),
+                       "--tickets", str(args.tickets), "--json", out.name]
+            subprocess.run(command, env=_child_env(db, args), check=True)  # noqa: S603 - our own script
+            payload = json.loads(Path(out.name).read_text(encoding="utf-8"))
+        results += [Result(**r) for r in payload["results"]]
+    return results
+
+
+def _postgres_ensure(url: str) -> str | None:
+    """Create the bench database if PostgreSQL answers; a reason to skip otherwise."""
+    try:
+        import psycopg
+    except ImportError:
+        return "psycopg is not installed"
+    name = url.rsplit("/", 1)[1]
+    try:
+        with psycopg.connect(url.rsplit("/", 1)[0] + "/postgres", autocommit=True, connect_timeout=3) as conn:
+            if not conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", [name]).fetchone():
+                conn.execute(f'CREATE DATABASE "{name}"')
+    except psycopg.Error as exc:
+        return f"PostgreSQL does not answer ({exc.__class__.__name__})"
+    return None
+
+
+class _Rollback(Exception):
+    pass
+
+
+def _in_rollback(work: Callable[[], Any]) -> Any:
+    from django.db import transaction
+
+    box: dict[str, Any] = {}
+    try:
+        with transaction.atomic():
+            box["value"] = work()
+            raise _Rollback
+    except _Rollback:
+        pass
+    return box["value"]
+
+
+def _prepare(db: str, args: argparse.Namespace) -> dict[str, Any]:
+    import django
+    from django.core.management import call_command
+
+    django.setup()
+    call_command("migrate", "--noinput", verbosity=0)
+    print(f"[{db}] preparing: demo --tickets {args.tickets:,} (idempotent) in {Path(args.data_dir) / db}", flush=True)
+    call_command("demo", "--tickets", str(args.tickets), "--no-logins")
+    from posdesk.core.taxonomy import OPEN_STATUSES
+    from posdesk.tickets.models import Ticket
+
+    return {"tickets": Ticket.objects.count(),
+            "open": Ticket.objects.filter(status__in=sorted(OPEN_STATUSES)).count(),
+            "watched": Ticket.objects.filter(sla_next_check_at__isnull=False).count()}
+
+
+def sweep(db: str, args: argparse.Namespace, facts: dict[str, Any]) -> list[Result]:
+    """The escalation sweep as beat runs it each minute: the first run catches up whatever came due
+    since the data was made; then ten one-minute steps; then a run with nothing due."""
+    from django.utils import timezone
+
+    from posdesk.tickets.escalation import sla_sweep
+
+    now = timezone.now()
+
+    def sweeps() -> list[tuple[float, dict[str, int]]]:
+        timings = []
+        for minute in [0, *range(1, 11)]:
+            began = time.perf_counter()
+            counts = sla_sweep(now=now + timedelta(minutes=minute))
+            timings.append((time.perf_counter() - began, counts))
+        began = time.perf_counter()
+        counts = sla_sweep(now=now + timedelta(minutes=10))  # nothing new is due
+        timings.append((time.perf_counter() - began, counts))
+        began = time.perf_counter()
+        counts = sla_sweep(now=now + timedelta(hours=8))  # a worker down for a working day
+        timings.append((time.perf_counter() - began, counts))
+        return timings
+
+    timings = _in_rollback(sweeps)
+    catch_up, steps, idle, backlog = timings[0], timings[1:-2], timings[-2], timings[-1]
+    step_seconds = [t for t, _ in steps]
+    checked = sum(c["checked"] for _, c in steps)
+    base = f"{facts['tickets']:,} tickets, {facts['open']:,} open, {facts['watched']:,} watched"
+
+    def result(label: str, seconds: float, count: int, note: str) -> Result:
+        return Result(scenario=f"sweep/{db}", operation=label, count=count, seconds=seconds,
+                      rate=count / seconds if seconds else 0.0, us_per_op=seconds / max(count, 1) * 1e6, note=note)
+
+    return [
+        result("first sweep (catch-up)", catch_up[0], catch_up[1]["checked"],
+               f"{catch_up[1]['escalations']} escalations; {base}"),
+        result("one-minute sweep, median of 10", statistics.median(step_seconds), checked // len(steps),
+               f"max {max(step_seconds):.3f} s; {checked} tickets checked in 10 min"),
+        result("sweep with nothing due", idle[0], idle[1]["checked"], "the index read alone"),
+        result("8 hours' backlog in one sweep", backlog[0], backlog[1]["checked"],
+               f"{backlog[1]['escalations']} escalations"),
+    ]
+
+
+def assign(db: str, args: argparse.Namespace, facts: dict[str, Any]) -> list[Result]:
+    """A burst of 10,000 new tickets routed to 200 online agents of one team (capacity 100 each)."""
+    from django.db.models import Count
+    from django.utils import timezone
+
+    from posdesk.accounts.models import Organisation, Role, Team, User
+    from posdesk.core.taxonomy import Category, Status
+    from posdesk.routing.models import AgentStatus, TeamSkills
+    from posdesk.tickets.models import Ticket
+    from posdesk.tickets.routing import tickets_route_burst
+
+    def burst() -> tuple[float, list[int], dict[str, int]]:
+        org = Organisation.objects.filter(kind=Organisation.Kind.SERVICE_COMPANY).first() or Organisation.objects.first()
+        team = Team.objects.create(organisation=org, code="bench-burst", name="Burst team")
+        TeamSkills.objects.create(team=team)  # every category
+        agents = User.objects.bulk_create([User(username=f"bench-agent-{i}", role=Role.AGENT, display_name=f"坐席{i}")
+                                           for i in range(200)])
+        team.members.add(*agents)
+        AgentStatus.objects.bulk_create([AgentStatus(user=a, presence=AgentStatus.Presence.ONLINE, capacity=100)
+                                         for a in agents])
+        now = timezone.now()
+        rng = random.Random(args.seed)
+        categories = [c for c in Category.values if c != Category.SERVICE_COMPLAINT]
+        tickets = Ticket.objects.bulk_create([
+            Ticket(number=f"B{i:09d}", channel="api", category=rng.choice(categories), priority="P3",
+                   status=Status.NEW, subject="burst", description="burst", created_at=now, updated_at=now,
+                   sla_due_at=now + timedelta(minutes=rng.randrange(1, 600)))
+            for i in range(10_000)], batch_size=1000)
+        ids = [t.pk for t in tickets] if tickets[0].pk else list(
+            Ticket.objects.filter(number__startswith="B0").order_by("id").values_list("id", flat=True))
+        began = time.perf_counter()
+        counts = tickets_route_burst(ticket_ids=ids)
+        seconds = time.perf_counter() - began
+        loads = list(Ticket.objects.filter(assignee__in=agents).values("assignee").annotate(n=Count("id"))
+                     .values_list("n", flat=True))
+        return seconds, loads, counts
+
+    seconds, loads, counts = _in_rollback(burst)
+    fairness = max(loads) / min(loads) if loads and len(loads) == 200 else float("inf")
+    return [Result(scenario=f"assign/{db}", operation="burst of 10,000 tickets to 200 agents", count=10_000,
+                   seconds=seconds, rate=10_000 / seconds, us_per_op=seconds / 10_000 * 1e6,
+                   note=f"assigned {counts['assigned']}, waiting {counts['waiting']}; loads {min(loads)}–{max(loads)}"
+                        f" per agent, max/min {fairness:.2f}")]
+
+
+def child(db: str, args: argparse.Namespace) -> list[Result]:
+    facts = _prepare(db, args)
+    results: list[Result] = []
+    for name in args.scenario_names:
+        results += {"sweep": sweep, "assign": assign}[name](db, args, facts)
+    return results
+
+
 SCENARIOS: dict[str, Callable[[argparse.Namespace], list[Result]]] = {
     "arithmetic": arithmetic,
+    "sweep": lambda args: [],  # run per database by run_on_databases
+    "assign": lambda args: [],
 }
 
 
@@ -169,13 +362,19 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     )
     parser.add_argument(
         "--scenarios",
-        default="arithmetic",
-        help=f"comma-separated, of: {', '.join(SCENARIOS)} (default arithmetic)",
+        default="arithmetic,sweep,assign",
+        help=f"comma-separated, of: {', '.join(SCENARIOS)} (default all)",
     )
     parser.add_argument("--count", type=int, default=200_000, help="operations per run (default 200,000)")
     parser.add_argument("--repeat", type=int, default=5, help="runs per operation; the median is reported")
     parser.add_argument("--seed", type=int, default=20240929, help="seed of the random instants and targets")
     parser.add_argument("--json", metavar="PATH", help="also write the results as JSON")
+    parser.add_argument("--db", choices=["sqlite", "postgres", "both"], default="both",
+                        help="database(s) for sweep and assign (default both; PostgreSQL when it answers)")
+    parser.add_argument("--pg-url", default=DEFAULT_PG_URL, help="PostgreSQL database for sweep and assign")
+    parser.add_argument("--tickets", type=int, default=1_000_000, help="tickets in the database (sweep, assign)")
+    parser.add_argument("--data-dir", default="/tmp/posdesk-bench-sla", help="where the databases live")  # noqa: S108
+    parser.add_argument("--child", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     args.scenario_names = [name.strip() for name in args.scenarios.split(",") if name.strip()]
     unknown = [name for name in args.scenario_names if name not in SCENARIOS]
@@ -192,9 +391,16 @@ def main(argv: list[str] | None = None) -> int:
         f"posdesk SLA bench — Python {platform.python_version()} on {platform.machine()}, "
         f"{args.count:,} operations × {args.repeat} runs, seed {args.seed}"
     )
+    if args.child:
+        results = child(args.child, args)
+        Path(args.json).write_text(json.dumps({"results": [asdict(r) for r in results]}) + "\n", encoding="utf-8")
+        return 0
     results: list[Result] = []
     for name in args.scenario_names:
         results.extend(SCENARIOS[name](args))
+    on_databases = [name for name in args.scenario_names if name in DB_SCENARIOS]
+    if on_databases:
+        results.extend(run_on_databases(on_databases, args))
     print()
     print_table(results)
     if args.json:

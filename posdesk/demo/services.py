@@ -38,6 +38,7 @@ from posdesk.demo.history import (
     Shop,
 )
 from posdesk.merchants.models import District, Merchant, MerchantContact
+from posdesk.routing.models import AgentStatus, TeamSkills
 from posdesk.slas.selectors import ServiceStandard, service_standard_for
 from posdesk.terminals.models import Terminal, TerminalModel
 from posdesk.tickets.models import Ticket, TicketEvent
@@ -83,6 +84,7 @@ def demo_load(
     org, vendor = _organisations(created)
     people = _staff(org, vendor, created)
     teams = _teams(org, people, created)
+    _routing(teams, people, created)
     models_by_code = _terminal_models(created)
     merchant_plans = plan_merchants(merchants, seed=seed)
     merchant_ids = _merchants(merchant_plans, created)
@@ -145,6 +147,26 @@ def _teams(org: Organisation, people: dict[str, User], created: Counter[str]) ->
             members = [people[s.username] for s in cat.STAFF if spec.code in s.teams and s.username in people]
             team.members.add(*members)
     return teams
+
+
+ROUTING_SKILLS = {  # team → categories it takes (routing); field service is dispatched by hand
+    "frontline": ["hardware", "transaction", "settlement", "fees", "account", "installation", "consultation"],
+    "tech-support": ["software", "network"],
+    "customer-care": ["service_complaint"],
+}
+ROUTING_PRESENCE = {"agent": "online", "agent2": "online", "agent3": "away", "agent5": "online"}
+
+
+def _routing(teams: dict[str, Team], people: dict[str, User], created: Counter[str]) -> None:
+    """Skills for the desk teams and a few agents online, so new demo tickets are routed."""
+    for code, categories in ROUTING_SKILLS.items():
+        if code in teams:
+            _skills, new = TeamSkills.objects.get_or_create(team=teams[code], defaults={"categories": categories})
+            created["team skills"] += new
+    for username, user in people.items():
+        if user.role == Role.AGENT:
+            AgentStatus.objects.get_or_create(
+                user=user, defaults={"presence": ROUTING_PRESENCE.get(username, "offline"), "capacity": 15})
 
 
 def _terminal_models(created: Counter[str]) -> dict[str, TerminalModel]:
