@@ -74,6 +74,10 @@ ALL_OK = expect(200, anonymous=401)
 API_CASES = [
     Case("get", "/me", ALL_OK, openapi_path="/me"),
     Case("get", "/taxonomy", ALL_OK, openapi_path="/taxonomy"),
+    Case("post", "/me/presence", expect(403, anonymous=401, agent=200, supervisor=200),
+         body=lambda s: {"presence": "away"}, openapi_path="/me/presence"),
+    Case("post", "/queue/take-next", expect(403, anonymous=401, agent=204, supervisor=204),
+         openapi_path="/queue/take-next"),
     Case("get", "/sla/attainment", expect(403, anonymous=401, supervisor=200, admin=200),
          openapi_path="/sla/attainment"),
     Case("get", "/sla/tickets?state=at_risk", expect(403, anonymous=401, supervisor=200, admin=200),

@@ -79,7 +79,8 @@ def calendar_settings(request: HttpRequest) -> HttpResponse:
             counts = holiday_entries_import(rows=holiday_rows_parse(form.cleaned_data["lines"]), actor=request.user)
         except ApplicationError as exc:
             lines = ", ".join(str(p["line"]) for p in (exc.detail or {}).get("lines", []))
-            form.add_error("lines", f"{exc.message}" + (f" ({_('lines')} {lines})" if lines else ""))
+            where = _("lines %(numbers)s") % {"numbers": lines} if lines else ""
+            form.add_error("lines", f"{exc.message} ({where})" if where else str(exc.message))
         else:
             transaction.on_commit(tickets_sla_recompute_task.delay)
             messages.success(request, _("Imported: %(created)d new, %(updated)d changed, %(removed)d removed. "

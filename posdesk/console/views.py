@@ -182,7 +182,8 @@ def _queue_context(request: HttpRequest, params: QueryDict) -> dict[str, Any]:
         "assignees": assignable_users_for(user).order_by("display_name", "pk"),
         "saved_views": saved_view_list_for_user(user),
         "may_bulk_assign": _may_bulk_assign(request),
-        "routing_status": agent_status_for(user) if user.role in ROUTABLE_ROLES else None,
+        # a callable: read only when the full page renders its sidebar, never for an htmx partial
+        "routing_status": (lambda: agent_status_for(user)) if user.role in ROUTABLE_ROLES else None,
         "bulk_form": BulkAssignForm(user=user),
         "saved_view_form": SavedViewForm(),
     }

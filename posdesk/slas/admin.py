@@ -1,24 +1,35 @@
 from django.contrib import admin
+from django.db import transaction
 
 from posdesk.audit.admin import AuditedModelAdmin
+from posdesk.core.jobs import CoalescedJob
 from posdesk.slas.models import BusinessCalendar, EscalationRule, HolidayEntry, SlaPolicy, TeamCalendar
 from posdesk.slas.selectors import sla_config_changed
 
+# open tickets' deadlines follow a changed policy, calendar or hours (after the commit, coalesced)
+recompute_open_tickets = CoalescedJob("posdesk.tickets.tasks.tickets_sla_recompute_task")
+
+
+def _changed() -> None:
+    sla_config_changed()
+    transaction.on_commit(recompute_open_tickets)
+
 
 class ConfigAdmin(AuditedModelAdmin):
-    """Edits take effect at once in this process and within the snapshot TTL in the others."""
+    """Edits take effect at once in this process and within the snapshot TTL in the others; open
+    tickets' deadlines are recomputed in the background."""
 
     def save_model(self, request, obj, form, change):
         super().save_model(request, obj, form, change)
-        sla_config_changed()
+        _changed()
 
     def delete_model(self, request, obj):
         super().delete_model(request, obj)
-        sla_config_changed()
+        _changed()
 
     def delete_queryset(self, request, queryset):
         super().delete_queryset(request, queryset)
-        sla_config_changed()
+        _changed()
 
 
 @admin.register(BusinessCalendar)

@@ -17,13 +17,14 @@ from pydantic import BaseModel, Field
 
 from posdesk.accounts.models import Organisation, Team, User
 from posdesk.core.api import ERRORS, IDEMPOTENCY_HEADER_DOC, idempotency_key, principal
-from posdesk.core.errors import ValidationFailed, field_error
+from posdesk.core.errors import PermissionDenied, ValidationFailed, field_error
 from posdesk.core.idempotency import idempotent_create
 from posdesk.core.identifiers import parse_mid, parse_sn, parse_tid
 from posdesk.core.taxonomy import Category, Channel, Priority, Status
 from posdesk.merchants.selectors import merchant_get_for_user
+from posdesk.routing.selectors import ROUTABLE_ROLES
 from posdesk.terminals.selectors import terminal_get_for_user
-from posdesk.tickets import selectors, services, sla_reports
+from posdesk.tickets import routing, selectors, services, sla_reports
 from posdesk.tickets.attachments import check_uploads
 from posdesk.tickets.models import Ticket, TicketAttachment, TicketEvent
 from posdesk.tickets.sla import sla_state
@@ -525,3 +526,39 @@ def sla_tickets(request: HttpRequest, state: str = "breached", limit: int = 50) 
     if not 1 <= limit <= 100:
         raise field_error("limit", _("The page size must be between 1 and 100."), code="invalid_limit")
     return [ticket_row(t) for t in sla_reports.sla_tickets_by_state(request.auth, state=state, limit=limit)]
+
+
+# --- routing: presence and "take next" --------------------------------------------------------------
+
+class PresenceIn(Schema):
+    presence: str = Field(description="`online`, `away` or `offline`")
+
+
+class PresenceOut(Out):
+    presence: str
+    capacity: int
+
+
+@router.post(
+    "/me/presence", response={200: PresenceOut, **ERRORS}, summary="Set my presence",
+    description="Agents and supervisors: `online` takes routed tickets (and the waiting ones of your teams at "
+                "once), `away` and `offline` take none.",
+)
+def presence_set(request: HttpRequest, payload: PresenceIn) -> dict:
+    if request.auth.role not in ROUTABLE_ROLES:
+        raise PermissionDenied(_("Only agents and supervisors take routed tickets."), code="presence_not_allowed")
+    status = routing.agent_presence_change(user=request.auth, presence=payload.presence, actor=request.auth)
+    return {"presence": status.presence, "capacity": status.capacity}
+
+
+@router.post(
+    "/queue/take-next", response={200: TicketOut, 204: None, **ERRORS}, summary="Take the next ticket",
+    description="Agents and supervisors: the most urgent unassigned ticket of your teams (nearest deadline, then "
+                "priority, then age) becomes yours; 204 when none waits, 409 `agent_at_capacity` when you hold "
+                "as many open tickets as your capacity. Two agents at the same moment never get the same ticket.",
+)
+def take_next(request: HttpRequest) -> Any:
+    ticket = routing.ticket_take_next(agent=request.auth)
+    if ticket is None:
+        return Answer(204, None)
+    return ticket_detail(selectors.ticket_get_for_user(request.auth, ticket_id=ticket.pk), request.auth)
