@@ -13,6 +13,7 @@ import logging
 from datetime import datetime
 
 from django.db import transaction
+from django.db.models import Q
 from django.utils import timezone
 
 from posdesk.accounts.models import User
@@ -38,19 +39,19 @@ def sla_sweep(*, now: datetime | None = None, batch: int = 500) -> dict[str, int
     """Escalate every ticket whose next check has come. Returns counts for the job log."""
     now = now or timezone.now()
     counts = {"checked": 0, "escalations": 0}
-    last_id = 0
+    due = Ticket.objects.filter(sla_next_check_at__lte=now).order_by("sla_next_check_at", "pk")
+    after: Q = Q()
     while True:
-        # keyset over (due) ids: a ticket that is rescheduled into the future drops out
-        ids = list(
-            Ticket.objects.filter(sla_next_check_at__lte=now, pk__gt=last_id)
-            .order_by("pk").values_list("pk", flat=True)[:batch]
-        )
-        if not ids:
+        # keyset in the index's order (ticket_sla_next_check_idx): a ticket rescheduled past `now`
+        # drops out; one left as it was (another worker holds it) is not read twice
+        rows = list(due.filter(after).values_list("sla_next_check_at", "pk")[:batch])
+        if not rows:
             break
-        for ticket_id in ids:
+        for _check_at, ticket_id in rows:
             counts["escalations"] += ticket_escalate_due(ticket_id=ticket_id, now=now)
-        counts["checked"] += len(ids)
-        last_id = ids[-1]
+        counts["checked"] += len(rows)
+        last_at, last_id = rows[-1]
+        after = Q(sla_next_check_at__gt=last_at) | Q(sla_next_check_at=last_at, pk__gt=last_id)
     return counts
 
 

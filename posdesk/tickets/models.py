@@ -96,7 +96,7 @@ class Ticket(models.Model):
             models.Index(fields=["-created_at", "-id"], name="ticket_created_idx"),
             models.Index(fields=["-updated_at", "-id"], name="ticket_updated_idx"),
             # the escalation sweep reads only what is due, never the whole table
-            models.Index(fields=["sla_next_check_at"], name="ticket_sla_check_idx",
+            models.Index(fields=["sla_next_check_at", "id"], name="ticket_sla_next_check_idx",
                          condition=models.Q(sla_next_check_at__isnull=False)),
             # the queue's "most urgent first": only tickets whose clock runs
             models.Index(fields=["sla_due_at", "id"], name="ticket_due_idx",
