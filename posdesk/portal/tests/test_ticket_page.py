@@ -198,3 +198,20 @@ def test_cancel_needs_a_reason(world, ticket, merchant_client):
 def test_actions_are_posts_only(world, ticket, merchant_client):
     for action in ("reply", "confirm", "reopen", "cancel"):
         assert merchant_client.get(_url(ticket, action)).status_code == 405
+
+
+def test_the_merchant_sees_what_was_promised_and_that_waiting_on_them_stops_the_clock(world, ticket,
+                                                                                      merchant_client):
+    # given a new ticket (P3 until triage: a reply within 2 business hours, a fix within 3 days)
+    page = merchant_client.get(_url(ticket)).content.decode()
+    promise = page.split('id="sla-promise"')[1].split("</dl>")[0]
+    due = timezone.localtime(ticket.first_response_due_at).strftime("%m-%d %H:%M")
+    assert due in promise
+    assert timezone.localtime(ticket.resolution_due_at).strftime("%m-%d %H:%M") in promise
+    # when the desk answers and waits on the merchant
+    ticket_reply(ticket=ticket, actor=world.agent, body="请拍一张终端背面的照片。")
+    _move(ticket, world.agent, "waiting_merchant")
+    promise = merchant_client.get(_url(ticket)).content.decode().split('id="sla-promise"')[1].split("</dl>")[0]
+    # then the reply shows as given and the merchant is told the clock is stopped meanwhile
+    assert "已回复" in promise or "Replied" in promise
+    assert "暂停" in promise or "stopped" in promise
