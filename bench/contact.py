@@ -21,16 +21,13 @@ Figures depend on the machine and on what else runs on it; see bench/RESULTS.md.
 from __future__ import annotations
 
 import argparse
-import gc
 import json
 import platform
 import random
-import statistics
 import sys
 import time
 from collections import Counter
-from collections.abc import Callable
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict
 from datetime import date, datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
@@ -39,6 +36,7 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
+from bench.sla import Result, print_table, timed  # noqa: E402
 from posdesk.contact.decision import (  # noqa: E402
     ContactFacts,
     ContactRequest,
@@ -57,58 +55,8 @@ LAST = datetime(2027, 1, 1, tzinfo=SHANGHAI)
 TICKETS = (None, 1, 2, 3)
 
 
-# --- results --------------------------------------------------------------------------------
+# results, the timing loop and the table are bench/sla.py's
 
-
-@dataclass
-class Result:
-    scenario: str
-    operation: str
-    count: int
-    seconds: float  # the median run
-    rate: float  # operations a second in the median run
-    us_per_op: float
-    runs: list[float] = field(default_factory=list)  # every run's rate
-    note: str = ""
-
-
-def print_table(results: list[Result], out: Any = sys.stdout) -> None:
-    header = (
-        f"{'scenario':<9} {'operation':<30} {'count':>9} {'median s':>9} {'ops/s':>10} {'µs/op':>7}  note"
-    )
-    print(header, file=out)
-    print("-" * len(header), file=out)
-    for r in results:
-        print(
-            f"{r.scenario:<9} {r.operation:<30} {r.count:>9} {r.seconds:>9.3f} {r.rate:>10.0f} "
-            f"{r.us_per_op:>7.2f}  {r.note}",
-            file=out,
-        )
-
-
-def timed(label: str, count: int, repeat: int, run: Callable[[], object], note: str = "") -> Result:
-    """Run `run` `repeat` times with the garbage collector quiet; report the median run."""
-    seconds = []
-    for _ in range(repeat):
-        gc.collect()
-        gc.disable()
-        try:
-            began = time.perf_counter()
-            run()
-            seconds.append(time.perf_counter() - began)
-        finally:
-            gc.enable()
-    median = statistics.median(seconds)
-    return Result(
-        scenario="contact",
-        operation=label,
-        count=count,
-        seconds=median,
-        rate=count / median,
-        us_per_op=median / count * 1e6,
-        runs=[round(count / s) for s in seconds],
-        note=note,
-    )
 
 
 # --- the workload ---------------------------------------------------------------------------
@@ -186,9 +134,9 @@ def contact(args: argparse.Namespace) -> tuple[list[Result], dict[str, Any]]:
 
     mix = ", ".join(f"{k} {v:.1%}" for k, v in shares(outcomes, len(decisions)).items())
     results = [
-        timed("decide", args.count, args.repeat, run_decide, mix),
+        timed("decide", "contact", args.count, args.repeat, run_decide, mix),
         timed(
-            "empty loop (overhead)",
+            "empty loop (overhead)", "contact",
             args.count,
             args.repeat,
             run_loop,

@@ -19,8 +19,7 @@ from django.views.decorators.http import require_GET, require_http_methods
 from posdesk.console.access import forbidden, staff_required
 from posdesk.core.errors import ApplicationError
 from posdesk.slas.calendars import PACKAGE_YEARS
-from posdesk.slas.models import HolidayEntry
-from posdesk.slas.selectors import unknown_calendar_years
+from posdesk.slas.selectors import holiday_entries_from, holiday_entry_years, unknown_calendar_years
 from posdesk.slas.services import holiday_entries_import, holiday_rows_parse
 from posdesk.tickets import sla_reports
 from posdesk.tickets.tasks import tickets_sla_recompute_task
@@ -87,8 +86,8 @@ def calendar_settings(request: HttpRequest) -> HttpResponse:
                                         "Open tickets' deadlines are being recomputed.") % counts)
             return redirect("console:calendar_settings")
     this_year = timezone.now().astimezone(sla_reports.SHANGHAI).year
-    entries = HolidayEntry.objects.filter(day__gte=date(this_year, 1, 1)).order_by("day")
-    entry_years = sorted({e.year for e in HolidayEntry.objects.dates("day", "year")})
+    entries = holiday_entries_from(date(this_year, 1, 1))
+    entry_years = holiday_entry_years()
     context = {
         "form": form, "entries": entries, "unknown_years": unknown_calendar_years(),
         "package_years": f"{min(PACKAGE_YEARS)}–{max(PACKAGE_YEARS)}", "entry_years": entry_years,

@@ -9,7 +9,8 @@ tickets layer's job: adapters call `posdesk.tickets.routing.agent_presence_chang
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
+from typing import Any
 
 from django.conf import settings
 from django.db import transaction
@@ -63,6 +64,19 @@ def agent_status_lock(*, user: User) -> AgentStatus:
     return status
 
 
+def _status_change(*, user: User, actor: User, field: str, value: Any, summary: str,
+                   normalize: Callable[[Any], Any] = lambda current: current) -> AgentStatus:
+    """Lock the agent's status row, set one field, and audit the change (only when it changes)."""
+    status = agent_status_lock(user=user)
+    before = normalize(getattr(status, field))
+    if before != value:
+        setattr(status, field, value)
+        status.save(update_fields=[field, "updated_at"])
+        audit_record(actor=actor, action=AuditEntry.Action.UPDATE, target=status, summary=summary,
+                     changes={field: [before, value]})
+    return status
+
+
 @transaction.atomic
 def agent_presence_set(*, user: User, presence: str, actor: User) -> AgentStatus:
     """Set whether `user` is online, away or offline. People set their own; supervisors and
@@ -72,19 +86,8 @@ def agent_presence_set(*, user: User, presence: str, actor: User) -> AgentStatus
     if presence not in AgentStatus.Presence.values:
         raise field_error("presence", _("Unknown presence."), code="invalid_presence")
     _check_routable(user)
-    status = agent_status_lock(user=user)
-    before = status.presence
-    if before != presence:
-        status.presence = presence
-        status.save(update_fields=["presence", "updated_at"])
-        audit_record(
-            actor=actor,
-            action=AuditEntry.Action.UPDATE,
-            target=status,
-            summary=f"{user.username}: {presence}",
-            changes={"presence": [before, presence]},
-        )
-    return status
+    return _status_change(user=user, actor=actor, field="presence", value=presence,
+                          summary=f"{user.username}: {presence}")
 
 
 @transaction.atomic
@@ -105,19 +108,8 @@ def agent_capacity_set(*, user: User, capacity: int, actor: User) -> AgentStatus
             code="invalid_capacity",
         )
     _check_routable(user)
-    status = agent_status_lock(user=user)
-    before = status.capacity
-    if before != capacity:
-        status.capacity = capacity
-        status.save(update_fields=["capacity", "updated_at"])
-        audit_record(
-            actor=actor,
-            action=AuditEntry.Action.UPDATE,
-            target=status,
-            summary=f"{user.username}: capacity {capacity}",
-            changes={"capacity": [before, capacity]},
-        )
-    return status
+    return _status_change(user=user, actor=actor, field="capacity", value=capacity,
+                          summary=f"{user.username}: capacity {capacity}")
 
 
 @transaction.atomic
@@ -127,19 +119,9 @@ def agent_languages_set(*, user: User, languages: Iterable[str], actor: User) ->
         raise PermissionDenied(code="languages_not_allowed")
     chosen = _check_languages(languages, "languages")
     _check_routable(user)
-    status = agent_status_lock(user=user)
-    before = sorted(status.languages or [])
-    if before != chosen:
-        status.languages = chosen
-        status.save(update_fields=["languages", "updated_at"])
-        audit_record(
-            actor=actor,
-            action=AuditEntry.Action.UPDATE,
-            target=status,
-            summary=f"{user.username}: languages",
-            changes={"languages": [before, chosen]},
-        )
-    return status
+    return _status_change(user=user, actor=actor, field="languages", value=chosen,
+                          summary=f"{user.username}: languages",
+                          normalize=lambda current: sorted(current or []))
 
 
 @transaction.atomic

@@ -159,3 +159,12 @@ def warn_unknown_years(clock: BusinessClock, start: datetime, end: datetime) -> 
             logger.warning("working-day calendar does not know %s: counted Monday to Friday; "
                            "enter the year's holidays (posdesk calendar import)", year)
     return years
+
+
+def holiday_entries_from(day: date) -> list[HolidayEntry]:
+    """Holiday-calendar entries from `day` on, for the admin's calendar page."""
+    return list(HolidayEntry.objects.filter(day__gte=day).order_by("day"))
+
+
+def holiday_entry_years() -> list[int]:
+    return sorted({d.year for d in HolidayEntry.objects.dates("day", "year")})
