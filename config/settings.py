@@ -111,14 +111,17 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
         "transaction_mode": "IMMEDIATE",
         "timeout": 30,
     }
-else:
-    DATABASES["default"]["CONN_MAX_AGE"] = env.int("POSDESK_DB_CONN_MAX_AGE", default=60)
-    DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
-    # Server-side binding lets psycopg prepare a statement it has run five times on a connection,
-    # so the queue's queries are planned once, not on every request (measured: bench/RESULTS.md).
-    # Turn it off behind a transaction-pooling PgBouncer, which cannot keep prepared statements.
-    if env.bool("POSDESK_DB_SERVER_SIDE_BINDING", default=True):
-        DATABASES["default"].setdefault("OPTIONS", {}).update(server_side_binding=True, prepare_threshold=5)
+# Keep each worker's connection between requests: opening one costs more than a whole simple
+# request (on SQLite the PRAGMAs run again; measured: bench/RESULTS.md). 0 closes after each request.
+DATABASES["default"]["CONN_MAX_AGE"] = env.int("POSDESK_DB_CONN_MAX_AGE", default=60)
+DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
+# Server-side binding lets psycopg prepare a statement it has run five times on a connection, so
+# the queue's queries are planned once, not on every request (measured: bench/RESULTS.md). Turn it
+# off behind a transaction-pooling PgBouncer, which cannot keep prepared statements.
+if DATABASES["default"]["ENGINE"] != "django.db.backends.sqlite3" and env.bool(
+    "POSDESK_DB_SERVER_SIDE_BINDING", default=True
+):
+    DATABASES["default"].setdefault("OPTIONS", {}).update(server_side_binding=True, prepare_threshold=5)
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # --- cache (login throttling, OTP attempts) ------------------------------------------------

@@ -7,6 +7,7 @@ from typing import Any
 from django.db import models
 
 from posdesk.audit.models import AuditEntry
+from posdesk.core.rows import row_insert
 
 
 def _target(obj: models.Model) -> tuple[str, str]:
@@ -17,14 +18,14 @@ def audit_record(
     *, actor: Any, action: str, target: models.Model, summary: str = "", changes: dict | None = None
 ) -> AuditEntry:
     object_type, object_id = _target(target)
-    return AuditEntry.objects.create(
+    return row_insert(AuditEntry(
         actor=actor if getattr(actor, "pk", None) else None,
         action=action,
         object_type=object_type,
         object_id=object_id,
         summary=summary[:200],
         changes=changes or {},
-    )
+    ))
 
 
 def audit_personal_data_view(*, actor: Any, target: models.Model, fields: list[str]) -> AuditEntry:

@@ -15,6 +15,7 @@ from django.utils.translation import gettext_lazy as _
 
 from posdesk.core.errors import Conflict, ValidationFailed
 from posdesk.core.models import IdempotencyRecord
+from posdesk.core.rows import PreparedRead, row_insert
 
 Answer = tuple[int, Any]
 
@@ -23,13 +24,20 @@ def request_fingerprint(payload: Any) -> str:
     return hashlib.sha256(json.dumps(payload, sort_keys=True, default=str).encode()).hexdigest()
 
 
-def _replay(record: IdempotencyRecord, fingerprint: str) -> Answer:
-    if record.request_fingerprint != fingerprint:
+def _replay(recorded_fingerprint: str, status: int, body: Any, fingerprint: str) -> Answer:
+    if recorded_fingerprint != fingerprint:
         raise Conflict(
             _("This Idempotency-Key was already used for a different request."),
             code="idempotency_key_reused",
         )
-    return record.response_status, record.response_body
+    return status, body
+
+
+# every create runs this read first: its SQL is compiled once (core/rows.py)
+_record_row = PreparedRead(
+    lambda principal, scope, key: IdempotencyRecord.objects.filter(principal=principal, scope=scope, key=key)
+    .values_list("request_fingerprint", "response_status", "response_body")[:1]
+)
 
 
 def idempotent_create(
@@ -46,25 +54,25 @@ def idempotent_create(
             _("Idempotency-Key must be 1 to 255 characters."), code="invalid_idempotency_key"
         )
     fingerprint = request_fingerprint(payload)
-    found = list(IdempotencyRecord.objects.filter(principal=principal, scope=scope, key=key)[:1])
+    found = _record_row(principal, scope, key)
     if found:
-        return _replay(found[0], fingerprint), True
+        return _replay(*found[0], fingerprint), True
     try:
         with transaction.atomic():
             status, body = produce()
-            IdempotencyRecord.objects.create(
+            row_insert(IdempotencyRecord(
                 principal=principal,
                 scope=scope,
                 key=key,
                 request_fingerprint=fingerprint,
                 response_status=status,
                 response_body=body,
-            )
+            ))
     except IntegrityError:
-        record = IdempotencyRecord.objects.filter(principal=principal, scope=scope, key=key).first()
-        if record is None:
+        found = _record_row(principal, scope, key)
+        if not found:
             raise
-        return _replay(record, fingerprint), True
+        return _replay(*found[0], fingerprint), True
     return (status, body), False
 
 

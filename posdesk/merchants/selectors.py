@@ -8,6 +8,7 @@ from django.db.models import Q, QuerySet
 from posdesk.accounts.models import Role, User
 from posdesk.core.errors import NotFound
 from posdesk.core.identifiers import MID_RE, normalise_mobile
+from posdesk.core.rows import PreparedRead
 from posdesk.core.text import clean_line
 from posdesk.merchants.models import District, Merchant, MerchantContact
 
@@ -71,9 +72,14 @@ def merchant_contacts(merchant: Merchant) -> list[MerchantContact]:
 def merchant_primary_mobile(merchant_id: int) -> str:
     """The mobile to notify: the primary contact's, else the first contact's that has one."""
     # A merchant has a handful of contacts: choosing in Python keeps this hot query simple.
-    contacts = MerchantContact.objects.filter(merchant_id=merchant_id).values_list("is_primary", "pk", "mobile")
+    contacts = _contact_rows(merchant_id)
     ranked = sorted((not primary, pk, mobile) for primary, pk, mobile in contacts if mobile)
     return ranked[0][2] if ranked else ""
+
+
+_contact_rows = PreparedRead(  # read on every ticket opened and every reply: compiled once (core/rows.py)
+    lambda merchant_id: MerchantContact.objects.filter(merchant_id=merchant_id).values_list("is_primary", "pk", "mobile")
+)
 
 
 def district_list() -> QuerySet[District]:

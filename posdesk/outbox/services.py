@@ -9,6 +9,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from posdesk.core.jobs import CoalescedJob
+from posdesk.core.rows import row_insert
 from posdesk.outbox.backends import BACKENDS
 from posdesk.outbox.models import OutboxMessage
 
@@ -19,9 +20,9 @@ MAX_ATTEMPTS = 6
 def outbox_enqueue(
     *, channel: str, purpose: str, recipient: str, body: str, subject: str = "", ticket_id: int | None = None
 ) -> OutboxMessage:
-    message = OutboxMessage.objects.create(
+    message = row_insert(OutboxMessage(
         channel=channel, purpose=purpose, recipient=recipient, body=body, subject=subject, ticket_id=ticket_id
-    )
+    ))
     transaction.on_commit(delivery_kick)
     return message
 

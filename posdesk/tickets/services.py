@@ -19,6 +19,7 @@ from posdesk.accounts.selectors import assignable_users_for
 from posdesk.audit.models import AuditEntry
 from posdesk.audit.services import audit_record
 from posdesk.core.errors import Conflict, PermissionDenied, ValidationFailed, field_error
+from posdesk.core.rows import row_insert
 from posdesk.core.taxonomy import OPEN_STATUSES, Category, Channel, Priority, Status
 from posdesk.core.text import without_nul
 from posdesk.merchants.models import Merchant
@@ -74,10 +75,10 @@ def _event(
     ticket: Ticket, *, kind: str, actor: User | None, at: datetime, is_public: bool = True, body: str = "",
     from_status: str = "", to_status: str = "", reason: str = "", data: dict | None = None,
 ) -> TicketEvent:
-    return TicketEvent.objects.create(
+    return row_insert(TicketEvent(
         ticket=ticket, kind=kind, actor=actor, created_at=at, is_public=is_public, body=body,
         from_status=from_status, to_status=to_status, reason=reason, data=data or {},
-    )
+    ))
 
 
 def _lock(ticket: Ticket) -> Ticket:
@@ -175,7 +176,7 @@ def _ticket_write(
         updated_at=now,
     )
     sla_refresh(ticket, now=now)  # the promise is made when the ticket opens
-    ticket.save(force_insert=True)
+    row_insert(ticket)
     if Merchant.district.is_cached(merchant):
         ticket.district = merchant.district  # the answer shows it; no second read
     event = _event(ticket, kind=TicketEvent.Kind.CREATED, actor=actor, at=now, body=text,

@@ -42,28 +42,26 @@ def test_concurrent_retries_with_the_same_key_create_one_ticket(world, api, tmp_
 
 
 class _BothMissTheRecord:
-    """Stands in for IdempotencyRecord inside posdesk.core.idempotency: each thread's first lookup
-    waits until every thread has looked, so all of them miss the record and race to create it —
-    the worst interleaving, forced instead of hoped for."""
+    """Stands in for the record lookup and insert inside posdesk.core.idempotency: each thread's
+    first lookup waits until every thread has looked, so all of them miss the record and race to
+    create it — the worst interleaving, forced instead of hoped for."""
 
     def __init__(self, parties: int) -> None:
         self._barrier = threading.Barrier(parties, timeout=30)
         self._looked = threading.local()
-        self.objects = self
         self.lost_races = 0
+        self._lookup, self._insert = idempotency._record_row, idempotency.row_insert
 
-    def filter(self, **lookup):
-        records = IdempotencyRecord.objects.filter(**lookup)
-        if getattr(self._looked, "done", False):
-            return records
-        self._looked.done = True
-        found = list(records[:1])
-        self._barrier.wait()
-        return found  # what the lookup saw before the other thread wrote (sliceable like a queryset)
+    def lookup(self, *args):
+        found = self._lookup(*args)
+        if not getattr(self._looked, "done", False):
+            self._looked.done = True
+            self._barrier.wait()  # what the lookup saw before the other thread wrote
+        return found
 
-    def create(self, **fields):
+    def insert(self, record):
         try:
-            return IdempotencyRecord.objects.create(**fields)
+            return self._insert(record)
         except IntegrityError:
             self.lost_races += 1
             raise
@@ -73,7 +71,8 @@ class _BothMissTheRecord:
 def test_retries_that_both_miss_the_record_still_create_one_ticket(world, api, tmp_path, monkeypatch):
     clients = [api(world.merchant_user), api(world.merchant_user)]
     records = _BothMissTheRecord(parties=2)
-    monkeypatch.setattr(idempotency, "IdempotencyRecord", records)
+    monkeypatch.setattr(idempotency, "_record_row", records.lookup)
+    monkeypatch.setattr(idempotency, "row_insert", records.insert)
 
     with racing_database(tmp_path):
         answers = run_together(*[lambda c=c: _create(c, "forced-race") for c in clients])

@@ -1,0 +1,120 @@
+"""Hot-path reads and single-row inserts, without re-building their SQL on every call.
+
+`Model.save()` compiles its INSERT anew on every call: for a ticket's five or six small rows that
+is most of the Python time of a create (bench/RESULTS.md). `row_insert` writes the same row —
+same columns, same `pre_save` (`auto_now_add`, file names), same conversion of each value for the
+database — with the statement text built once per model and database, then executed directly.
+The model stays the one description of the table.
+
+What it leaves out, on purpose: model signals (posdesk connects none to the models written this
+way; a test keeps it so) and multi-table inheritance (posdesk has none). Both databases we run on
+answer `RETURNING`.
+
+`PreparedRead` does the same for a read run on every request (the API token, the idempotency
+record): the queryset is built and compiled once per database with stand-in arguments, and later
+calls run that SQL with the real ones, converting the columns as the ORM would."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+from django.db import DEFAULT_DB_ALIAS, connections, models, router
+from django.db.models.query import QuerySet
+
+M = TypeVar("M", bound=models.Model)
+
+_STATEMENTS: dict[tuple[str, type[models.Model]], tuple[str, list[models.Field]]] = {}
+
+
+def _statement(alias: str, model: type[models.Model]) -> tuple[str, list[models.Field]]:
+    key = (alias, model)
+    found = _STATEMENTS.get(key)
+    if found is None:
+        meta = model._meta
+        connection = connections[alias]
+        quote = connection.ops.quote_name
+        fields = [f for f in meta.concrete_fields if not (f.primary_key and isinstance(f, models.AutoField))]
+        sql = "INSERT INTO {} ({}) VALUES ({}) RETURNING {}".format(  # noqa: S608 - names from the model, quoted
+            quote(meta.db_table), ", ".join(quote(f.column) for f in fields),
+            ", ".join(["%s"] * len(fields)), quote(meta.pk.column),
+        )
+        found = _STATEMENTS[key] = (sql, fields)
+    return found
+
+
+def row_insert(obj: M, *, using: str | None = None) -> M:
+    """INSERT `obj` as `obj.save(force_insert=True)` would, and set its primary key."""
+    model = type(obj)
+    alias = using or router.db_for_write(model, instance=obj)
+    connection = connections[alias]
+    sql, fields = _statement(alias, model)
+    values = [field.get_db_prep_save(field.pre_save(obj, True), connection) for field in fields]
+    with connection.cursor() as cursor:
+        cursor.execute(sql, values)
+        pk = cursor.fetchone()[0]
+    setattr(obj, model._meta.pk.attname, pk)
+    obj._state.adding = False
+    obj._state.db = alias
+    return obj
+
+
+_STAND_IN_INT = -(2**62)  # far from any key, so a stand-in cannot meet a real value in the SQL
+
+
+class PreparedRead:
+    """A `values_list()` read whose SQL is compiled once per database.
+
+        token_row = PreparedRead(lambda digest: ApiToken.objects.filter(digest=digest).values_list("pk")[:1])
+        rows = token_row(digest)       # list of tuples, as list(queryset) would give
+
+    `build` takes the arguments (str or int only, used as plain `=` values) and returns a
+    `values_list()` queryset; it must not read anything else that changes between calls (the
+    clock, settings, the user). Every argument must reach the SQL as one parameter, unchanged —
+    checked when the statement is compiled, so a lookup that transforms its value is refused."""
+
+    def __init__(self, build: Callable[..., QuerySet[Any]]) -> None:
+        self.build = build
+        self._compiled: dict[str, tuple[str, list[Any], list[int], dict]] = {}
+
+    def _compile(self, alias: str, args: tuple[Any, ...]) -> tuple[str, list[Any], list[int], dict]:
+        stand_ins: list[Any] = []
+        for number, value in enumerate(args):
+            if isinstance(value, bool) or not isinstance(value, (str, int)):
+                raise TypeError("PreparedRead takes str and int arguments only")
+            stand_ins.append(f"\x00stand-in {number}\x00" if isinstance(value, str) else _STAND_IN_INT - number)
+        queryset = self.build(*stand_ins)
+        compiler = queryset.query.get_compiler(using=alias)
+        sql, params = compiler.as_sql()
+        params = list(params)
+        positions = []
+        for stand_in in stand_ins:
+            found = [i for i, p in enumerate(params) if type(p) is type(stand_in) and p == stand_in]
+            if len(found) != 1:
+                raise ValueError(f"argument {stand_in!r} must appear in the SQL once, unchanged: {sql}")
+            positions.append(found[0])
+        converters = compiler.get_converters([column for column, _, _ in compiler.select[: compiler.col_count]])
+        compiled = (sql, params, positions, converters)
+        self._compiled[alias] = compiled
+        return compiled
+
+    def __call__(self, *args: Any, using: str = DEFAULT_DB_ALIAS) -> list[tuple[Any, ...]]:
+        compiled = self._compiled.get(using) or self._compile(using, args)
+        sql, template, positions, converters = compiled
+        params = list(template)
+        for position, value in zip(positions, args, strict=True):
+            params[position] = value
+        connection = connections[using]
+        with connection.cursor() as cursor:
+            cursor.execute(sql, params)
+            rows = cursor.fetchall()
+        if not converters:
+            return [tuple(row) for row in rows]
+        converted = []
+        for row in rows:
+            values = list(row)
+            for position, (functions, expression) in converters.items():
+                for convert in functions:
+                    values[position] = convert(values[position], expression, connection)
+            converted.append(tuple(values))
+        return converted
