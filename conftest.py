@@ -30,10 +30,12 @@ def _test_settings(settings, tmp_path):
     }
     from django.core.cache import cache
 
+    from posdesk.contact.selectors import contact_rules_changed
     from posdesk.slas.selectors import sla_config_changed
 
     cache.clear()
     sla_config_changed()  # no SLA configuration read by an earlier test survives it
+    contact_rules_changed()
 
 
 @pytest.fixture

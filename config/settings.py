@@ -55,6 +55,7 @@ INSTALLED_APPS = [
     "posdesk.accounts",
     "posdesk.audit",
     "posdesk.merchants",
+    "posdesk.contact",
     "posdesk.terminals",
     "posdesk.outbox",
     "posdesk.slas",
@@ -210,6 +211,9 @@ CELERY_TASK_ACKS_LATE = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TIMEZONE = TIME_ZONE
 CELERY_BEAT_SCHEDULE_FILENAME = str(DATA_DIR / "celerybeat-schedule")
+# the contact gate (C4) asks again before a deferred message is sent (outbox sits below it)
+OUTBOX_DELIVERY_GATE = "posdesk.contact.services.contact_recheck_for_delivery"
+CONTACT_RULES_TTL_SECONDS = env.int("POSDESK_CONTACT_RULES_TTL_SECONDS", default=60)
 CELERY_BEAT_SCHEDULE = {
     "outbox-sweep": {"task": "posdesk.outbox.tasks.outbox_sweep", "schedule": 30.0},
     "idempotency-prune": {"task": "posdesk.core.tasks.idempotency_prune", "schedule": 3600.0},

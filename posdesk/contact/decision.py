@@ -9,8 +9,9 @@ recently, when they last wrote to us); `rules` are the admin's settings. The ans
 codes into zh-Hans / English sentences and logs every decision).
 
 The checks, in order (the first that decides wins):
-  1. A reply to a message the merchant sent within `reply_window` on the same channel is always
-     allowed — they are waiting for it.
+  1. A service reply within `reply_window` of a message the merchant sent is allowed — they are
+     waiting for it: on the channel they wrote on, always; on another channel (the SMS that
+     acknowledges a fault reported in the portal or by phone) unless they refused that channel.
   2. Do-not-disturb (merchant-wide) denies marketing, surveys and follow-ups; service replies and
      incident notices (whether they can take payments) still go.
   3. A per-channel opt-out denies the purposes it covers (e.g. SMS "TD" → marketing by SMS).
@@ -184,8 +185,8 @@ def decide(request: ContactRequest, facts: ContactFacts, rules: ContactRules,
            is_holiday: HolidayRule = lambda _day: False) -> Decision:
     purpose, channel = request.purpose, request.channel
     if (purpose == Purpose.SERVICE_REPLY and facts.last_inbound_at is not None
-            and facts.last_inbound_channel == channel
-            and timedelta(0) <= request.at - facts.last_inbound_at <= rules.reply_window):
+            and timedelta(0) <= request.at - facts.last_inbound_at <= rules.reply_window
+            and (facts.last_inbound_channel == channel or not _opted_out(facts, channel, purpose))):
         return Decision(Outcome.ALLOW, Reason.REPLY_TO_MERCHANT)
     if facts.do_not_disturb and purpose in rules.dnd_purposes:
         return Decision(Outcome.DENY, Reason.DO_NOT_DISTURB)

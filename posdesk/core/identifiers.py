@@ -42,13 +42,23 @@ def parse_sn(value: str, field: str = "sn") -> str:
     return value
 
 
-def normalise_mobile(value: str) -> str:
-    digits = re.sub(r"[\s-]", "", value or "")
-    if digits.startswith("+86"):
-        digits = digits[3:]
-    elif digits.startswith("0086"):
-        digits = digits[4:]
-    return digits
+_MOBILE_SEPARATORS = re.compile(r"[\s\-()]")
+
+
+def normalise_mobile(value: str | None) -> str:
+    """11 digits for a mainland mobile written with a country code (+86, 0086, 86) or with spaces,
+    hyphens or brackets; anything else comes back as the digits and signs it had, for the caller
+    to refuse."""
+    compact = _MOBILE_SEPARATORS.sub("", value or "")
+    for prefix in ("+86", "0086", "86"):
+        rest = compact.removeprefix(prefix)
+        if rest != compact and MOBILE_RE.match(rest):
+            return rest
+    return compact
+
+
+def is_mainland_mobile(value: str) -> bool:
+    return bool(MOBILE_RE.match(value))
 
 
 def parse_mobile(value: str, field: str = "mobile") -> str:

@@ -15,6 +15,9 @@ class OutboxMessage(models.Model):
         LOGIN_CODE = "login_code", _("Sign-in code")
         SERVICE_REPLY = "service_reply", _("Service reply")
         SERVICE_FOLLOW_UP = "service_follow_up", _("Service follow-up")
+        INCIDENT_NOTICE = "incident_notice", _("Incident notice")
+        SURVEY = "survey", _("Satisfaction survey")
+        MARKETING = "marketing", _("Marketing")
         STAFF_ALERT = "staff_alert", _("Alert to staff")
 
     class Status(models.TextChoices):
@@ -22,6 +25,7 @@ class OutboxMessage(models.Model):
         SENDING = "sending", _("Sending")
         SENT = "sent", _("Sent")
         DEAD = "dead", _("Dead letter")
+        WITHHELD = "withheld", _("Withheld by the contact rules")
 
     channel = models.CharField(max_length=12, choices=Channel.choices)
     purpose = models.CharField(max_length=24, choices=Purpose.choices)
@@ -29,6 +33,11 @@ class OutboxMessage(models.Model):
     subject = models.CharField(max_length=200, blank=True)
     body = models.TextField()
     ticket_id = models.BigIntegerField(null=True, blank=True, db_index=True)
+    # the merchant a governed contact goes to (C4); referenced by name: outbox sits below merchants
+    merchant = models.ForeignKey("merchants.Merchant", null=True, blank=True, on_delete=models.SET_NULL,
+                                 related_name="+")
+    # deferred by the contact gate: asked again when its time comes, before it is sent
+    gate_recheck = models.BooleanField(default=False)
     status = models.CharField(max_length=10, choices=Status.choices, default=Status.PENDING)
     attempts = models.PositiveSmallIntegerField(default=0)
     next_attempt_at = models.DateTimeField(null=True, blank=True)

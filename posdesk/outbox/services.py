@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import logging
-from datetime import timedelta
+from collections.abc import Callable
+from datetime import datetime, timedelta
 
+from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
+from django.utils.module_loading import import_string
 
 from posdesk.core.jobs import CoalescedJob
 from posdesk.core.rows import row_insert
@@ -18,12 +21,17 @@ MAX_ATTEMPTS = 6
 
 
 def outbox_enqueue(
-    *, channel: str, purpose: str, recipient: str, body: str, subject: str = "", ticket_id: int | None = None
+    *, channel: str, purpose: str, recipient: str, body: str, subject: str = "", ticket_id: int | None = None,
+    merchant_id: int | None = None, not_before: datetime | None = None, gate_recheck: bool = False,
 ) -> OutboxMessage:
+    """Write a message to send after the commit. `not_before` holds it until then (a deferral by
+    the contact gate, with `gate_recheck` so the gate is asked again before it goes)."""
     message = row_insert(OutboxMessage(
-        channel=channel, purpose=purpose, recipient=recipient, body=body, subject=subject, ticket_id=ticket_id
+        channel=channel, purpose=purpose, recipient=recipient, body=body, subject=subject, ticket_id=ticket_id,
+        merchant_id=merchant_id, next_attempt_at=not_before, gate_recheck=gate_recheck,
     ))
-    transaction.on_commit(delivery_kick)
+    if not_before is None:
+        transaction.on_commit(delivery_kick)
     return message
 
 
@@ -63,6 +71,10 @@ def outbox_deliver_one(*, message_id: int) -> str:
     if not claimed:
         return "skipped"
     message = OutboxMessage.objects.get(pk=message_id)
+    if message.gate_recheck:
+        held = _ask_the_gate_again(message, now)
+        if held:
+            return held
     message.attempts += 1
     try:
         BACKENDS[message.channel](message)
@@ -80,6 +92,28 @@ def outbox_deliver_one(*, message_id: int) -> str:
     message.sent_at = now
     message.save(update_fields=["status", "attempts", "sent_at"])
     return message.status
+
+
+def _ask_the_gate_again(message: OutboxMessage, now: datetime) -> str:
+    """A deferred contact is decided again when its time comes (the merchant may have turned on
+    do-not-disturb meanwhile, or a cap filled). Answers the new status, or "" to send now."""
+    outcome, until, reason = _delivery_gate()(message, now)
+    if outcome == "allow":
+        message.gate_recheck = False
+        message.save(update_fields=["gate_recheck"])
+        return ""
+    if outcome == "defer":
+        message.status, message.next_attempt_at = OutboxMessage.Status.PENDING, until
+        message.save(update_fields=["status", "next_attempt_at"])
+    else:
+        message.status, message.last_error = OutboxMessage.Status.WITHHELD, reason
+        message.save(update_fields=["status", "last_error"])
+    return message.status
+
+
+def _delivery_gate() -> Callable[[OutboxMessage, datetime], tuple[str, datetime | None, str]]:
+    # the contact gate lives above this layer: it is named in settings, not imported
+    return import_string(settings.OUTBOX_DELIVERY_GATE)
 
 
 def outbox_due_ids(*, limit: int = 500) -> list[int]:

@@ -17,7 +17,7 @@ from django.conf import settings
 from django.utils import timezone
 
 from posdesk.slas.business_time import BusinessClock, WorkingHours
-from posdesk.slas.calendars import known_years, statutory_rule
+from posdesk.slas.calendars import PACKAGE_HOLIDAYS, known_years, statutory_rule
 from posdesk.slas.clocks import Targets
 from posdesk.slas.models import BusinessCalendar, EscalationRule, HolidayEntry, SlaPolicy, TeamCalendar
 
@@ -168,3 +168,11 @@ def holiday_entries_from(day: date) -> list[HolidayEntry]:
 
 def holiday_entry_years() -> list[int]:
     return sorted({d.year for d in HolidayEntry.objects.dates("day", "year")})
+
+
+def is_public_holiday(day: date) -> bool:
+    """A statutory day off (春节, 国庆 …; not an ordinary weekend), with the admin's entries winning."""
+    entry = _config().entries.get(day)
+    if entry is not None:
+        return not entry
+    return day in PACKAGE_HOLIDAYS

@@ -18,14 +18,14 @@ from posdesk.accounts.models import STAFF_ROLES, Organisation, Role, Team, User
 from posdesk.accounts.selectors import assignable_users_for
 from posdesk.audit.models import AuditEntry
 from posdesk.audit.services import audit_record
+from posdesk.contact.models import ContactChannel, ContactPurpose
+from posdesk.contact.services import contact_inbound_recorded, contact_request
 from posdesk.core.errors import Conflict, PermissionDenied, ValidationFailed, field_error
 from posdesk.core.rows import row_insert
 from posdesk.core.taxonomy import OPEN_STATUSES, Category, Channel, Priority, Status
 from posdesk.core.text import without_nul
 from posdesk.merchants.models import Merchant
 from posdesk.merchants.selectors import merchant_primary_mobile
-from posdesk.outbox.models import OutboxMessage
-from posdesk.outbox.services import outbox_enqueue
 from posdesk.terminals.models import Terminal
 from posdesk.tickets import lifecycle, policies
 from posdesk.tickets.attachments import CheckedFile
@@ -86,14 +86,20 @@ def _lock(ticket: Ticket) -> Ticket:
     return Ticket.objects.select_for_update().get(pk=ticket.pk)
 
 
-def _notify_merchant(ticket: Ticket, body: str, purpose: str = OutboxMessage.Purpose.SERVICE_REPLY) -> None:
+# a ticket opened on these channels means the merchant reached out to us
+MERCHANT_INITIATED_CHANNELS = frozenset({Channel.PORTAL, Channel.EMAIL, Channel.WECHAT, Channel.SMS, Channel.PHONE})
+
+
+def _notify_merchant(ticket: Ticket, body: str, purpose: str = ContactPurpose.SERVICE_REPLY,
+                     actor: User | None = None) -> None:
+    """Tell the merchant by SMS — through the contact gate (C4), which may hold it past quiet hours."""
     if ticket.merchant_id is None:
         return
     mobile = merchant_primary_mobile(ticket.merchant_id)
     if not mobile:
         return
-    outbox_enqueue(channel=OutboxMessage.Channel.SMS, purpose=purpose, recipient=mobile,
-                   body=f"【posdesk】{body}", ticket_id=ticket.pk)
+    contact_request(merchant_id=ticket.merchant_id, channel=ContactChannel.SMS, purpose=purpose, recipient=mobile,
+                    body=f"【posdesk】{body}", ticket_id=ticket.pk, actor=actor)
 
 
 def _store_attachments(
@@ -186,6 +192,9 @@ def _ticket_write(
         _store_attachments(ticket, event, files, actor, is_public=True)
     audit_record(actor=actor, action=AuditEntry.Action.CREATE, target=ticket, summary=ticket.number,
                  changes={"channel": channel, "merchant": merchant.mid})
+    if actor.role == Role.MERCHANT or channel in MERCHANT_INITIATED_CHANNELS:
+        # the merchant contacted us: the acknowledgement answers them, even at night (C4)
+        contact_inbound_recorded(merchant_id=merchant.pk, channel=channel, at=now)
     _notify_merchant(ticket, f"您的报修已受理，工单号 {ticket.number}。可在商户服务平台查看进度。")
     if ticket.assignee_id is None:
         transaction.on_commit(routing_kick)  # skills, presence and load pick who works it
@@ -196,7 +205,7 @@ def _ticket_write(
 
 @transaction.atomic
 def ticket_reply(
-    *, ticket: Ticket, actor: User, body: str, attachments: Iterable[CheckedFile] = ()
+    *, ticket: Ticket, actor: User, body: str, attachments: Iterable[CheckedFile] = (), channel: str = Channel.PORTAL
 ) -> TicketEvent:
     """A public reply. A staff member's first reply is the first response; a merchant's reply to
     a ticket waiting on them puts it back in progress; a staff reply starts work on a new one."""
@@ -220,6 +229,8 @@ def ticket_reply(
         _notify_merchant(ticket, f"您的工单 {ticket.number} 有新回复：{body[:50]}")
     else:
         _touch(ticket, now)
+        if ticket.merchant_id is not None:
+            contact_inbound_recorded(merchant_id=ticket.merchant_id, channel=channel, at=now)
         if ticket.status == Status.WAITING_MERCHANT:
             _apply_transition(ticket, actor=actor, to_status=Status.IN_PROGRESS, reason="", at=now,
                               automatic=True)

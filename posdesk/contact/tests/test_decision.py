@@ -139,14 +139,25 @@ def test_it_counts_the_reply_window_inclusively(since: timedelta) -> None:
     assert_allowed(decision, Reason.REPLY_TO_MERCHANT)
 
 
-def test_it_does_not_exempt_a_reply_on_another_channel_than_the_merchant_wrote_on() -> None:
-    # given the merchant wrote on WeChat 10 minutes ago
+def test_it_exempts_a_reply_on_another_channel_than_the_merchant_wrote_on() -> None:
+    # given the merchant reported a fault on WeChat 10 minutes ago
     now = at_on_workday(23)
     facts = ContactFacts(last_inbound_at=now - timedelta(minutes=10), last_inbound_channel="wechat")
-    # when we reply by SMS at 23:00
+    # when we acknowledge it by SMS at 23:00
     decision = decide(request(Purpose.SERVICE_REPLY, now, "sms"), facts, RULES)
-    # then it waits for the end of quiet hours like any service message
-    assert_deferred(decision, Reason.QUIET_HOURS, local(WORKDAY + timedelta(days=1), 8))
+    # then it goes: it answers what they just sent
+    assert_allowed(decision, Reason.REPLY_TO_MERCHANT)
+
+
+def test_a_reply_on_another_channel_respects_a_refusal_of_that_channel() -> None:
+    # given the merchant wrote on WeChat 10 minutes ago and refused service replies by SMS
+    now = at_on_workday(23)
+    facts = ContactFacts(last_inbound_at=now - timedelta(minutes=10), last_inbound_channel="wechat",
+                         opt_outs=frozenset({("sms", Purpose.SERVICE_REPLY)}))
+    # when we reply by SMS
+    decision = decide(request(Purpose.SERVICE_REPLY, now, "sms"), facts, RULES)
+    # then the refusal stands
+    assert_denied(decision, Reason.OPTED_OUT)
 
 
 @pytest.mark.parametrize("since", [timedelta(hours=1, seconds=1), timedelta(days=1)])

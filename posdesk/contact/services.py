@@ -1,0 +1,213 @@
+"""Contact governance (C4): every outbound contact to a merchant passes `contact_request`, which
+decides (contact/decision.py), logs the decision, and hands an allowed or deferred message to the
+outbox in the caller's transaction. Merchants' wishes and consents are written here too."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from django.db import transaction
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from posdesk.accounts.models import User
+from posdesk.audit.models import AuditEntry
+from posdesk.audit.services import audit_record
+from posdesk.contact.decision import ContactRequest, Decision, Outcome, Purpose, Reason, decide
+from posdesk.contact.models import (
+    ContactChannel,
+    ContactDecision,
+    ContactOptOut,
+    ContactProfile,
+    ContactPurpose,
+    ContactSource,
+    MarketingConsent,
+)
+from posdesk.contact.selectors import contact_facts, contact_rules
+from posdesk.core.errors import Conflict, ValidationFailed, field_error
+from posdesk.core.rows import row_insert
+from posdesk.merchants.models import Merchant
+from posdesk.outbox.models import OutboxMessage
+from posdesk.outbox.services import outbox_enqueue
+from posdesk.slas.selectors import is_public_holiday
+
+REASON_TEXT = {
+    Reason.ALLOWED: _("Allowed."),
+    Reason.REPLY_TO_MERCHANT: _("Allowed: a reply to what the merchant just sent."),
+    Reason.DO_NOT_DISTURB: _("The merchant asked not to be disturbed."),
+    Reason.OPTED_OUT: _("The merchant refused this channel for this purpose."),
+    Reason.NO_CONSENT: _("No recorded marketing consent for this channel."),
+    Reason.CAP_REACHED: _("Contacted as often as the rules allow in this period."),
+    Reason.QUIET_HOURS: _("Quiet hours (21:00–08:00 unless the admin changed them)."),
+    Reason.HOLIDAY: _("No marketing on public holidays."),
+}
+
+
+@dataclass(frozen=True)
+class ContactResult:
+    decision: Decision
+    message: OutboxMessage | None  # None when denied
+
+    @property
+    def reason_text(self) -> str:
+        return str(REASON_TEXT[self.decision.reason])
+
+
+def contact_decide(*, merchant_id: int, channel: str, purpose: str, at: datetime | None = None,
+                   ticket_id: int | None = None) -> Decision:
+    """The decision alone, logged nowhere: what the ticket page shows before an agent calls."""
+    at = at or timezone.now()
+    rules = contact_rules()
+    request = ContactRequest(channel=channel, purpose=Purpose(purpose), at=at, ticket_id=ticket_id)
+    facts = contact_facts(merchant_id=merchant_id, channel=channel, purpose=request.purpose, at=at, rules=rules)
+    return decide(request, facts, rules, is_public_holiday)
+
+
+def _log(*, merchant_id: int | None, ticket_id: int | None, channel: str, purpose: str, decision: Decision,
+         at: datetime, actor: User | None, message_id: int | None, contacted: bool) -> ContactDecision:
+    return row_insert(ContactDecision(
+        merchant_id=merchant_id, ticket_id=ticket_id, channel=channel, purpose=purpose,
+        outcome=decision.outcome.value, reason=decision.reason.value, until=decision.until,
+        outbox_message_id=message_id, contacted=contacted, actor=actor if getattr(actor, "pk", None) else None,
+        decided_at=at,
+    ))
+
+
+def contact_request(
+    *, merchant_id: int, channel: str, purpose: str, recipient: str, body: str, subject: str = "",
+    ticket_id: int | None = None, actor: User | None = None, at: datetime | None = None,
+) -> ContactResult:
+    """Ask to contact a merchant. Allowed: the message goes to the outbox now. Deferred: it goes
+    to the outbox held until the decision's moment, and is decided again then. Denied: nothing
+    is sent. Every decision is logged; call inside the transaction of the change that caused it."""
+    if channel not in ContactChannel.values or purpose not in ContactPurpose.values:
+        raise ValidationFailed(_("Unknown channel or purpose."), code="invalid_contact")
+    at = at or timezone.now()
+    decision = contact_decide(merchant_id=merchant_id, channel=channel, purpose=purpose, at=at, ticket_id=ticket_id)
+    message = None
+    if decision.outcome != Outcome.DENY:
+        deferred = decision.outcome == Outcome.DEFER
+        message = outbox_enqueue(channel=channel, purpose=purpose, recipient=recipient, body=body, subject=subject,
+                                 ticket_id=ticket_id, merchant_id=merchant_id,
+                                 not_before=decision.until if deferred else None, gate_recheck=deferred)
+    _log(merchant_id=merchant_id, ticket_id=ticket_id, channel=channel, purpose=purpose, decision=decision, at=at,
+         actor=actor, message_id=message.pk if message else None, contacted=decision.allowed)
+    return ContactResult(decision, message)
+
+
+def contact_recheck_for_delivery(message: OutboxMessage, now: datetime) -> tuple[str, datetime | None, str]:
+    """The outbox asks again before sending a message the gate deferred (settings.OUTBOX_DELIVERY_GATE)."""
+    if message.merchant_id is None or message.purpose not in ContactPurpose.values:
+        return Outcome.ALLOW.value, None, ""
+    decision = contact_decide(merchant_id=message.merchant_id, channel=message.channel, purpose=message.purpose,
+                              at=now, ticket_id=message.ticket_id)
+    _log(merchant_id=message.merchant_id, ticket_id=message.ticket_id, channel=message.channel,
+         purpose=message.purpose, decision=decision, at=now, actor=None, message_id=message.pk,
+         contacted=decision.allowed)
+    return decision.outcome.value, decision.until, decision.reason.value
+
+
+def contact_call_logged(*, merchant_id: int, ticket_id: int | None, purpose: str, actor: User,
+                        at: datetime | None = None) -> ContactDecision:
+    """An agent's outbound call, logged by hand: it counts as a contact whatever the gate said
+    (the decision of that moment is kept beside it)."""
+    at = at or timezone.now()
+    decision = contact_decide(merchant_id=merchant_id, channel=ContactChannel.PHONE, purpose=purpose, at=at,
+                              ticket_id=ticket_id)
+    return _log(merchant_id=merchant_id, ticket_id=ticket_id, channel=ContactChannel.PHONE, purpose=purpose,
+                decision=decision, at=at, actor=actor, message_id=None, contacted=True)
+
+
+def contact_inbound_recorded(*, merchant_id: int, channel: str, at: datetime | None = None) -> None:
+    """The merchant wrote to us on `channel`: a service reply on it within the reply window goes."""
+    at = at or timezone.now()
+    updated = ContactProfile.objects.filter(merchant_id=merchant_id).update(
+        last_inbound_at=at, last_inbound_channel=channel, updated_at=at)
+    if not updated:
+        ContactProfile.objects.get_or_create(
+            merchant_id=merchant_id, defaults={"last_inbound_at": at, "last_inbound_channel": channel})
+
+
+# --- the merchant's wishes ---------------------------------------------------------------------
+
+def _merchant_wish_audit(actor: User | None, merchant: Merchant, summary: str, changes: dict) -> None:
+    audit_record(actor=actor, action=AuditEntry.Action.UPDATE, target=merchant, summary=summary, changes=changes)
+
+
+@transaction.atomic
+def contact_do_not_disturb_set(*, merchant: Merchant, on: bool, actor: User | None) -> ContactProfile:
+    now = timezone.now()
+    profile, _created = ContactProfile.objects.select_for_update().get_or_create(merchant=merchant)
+    if profile.do_not_disturb != on:
+        profile.do_not_disturb = on
+        profile.do_not_disturb_since = now if on else None
+        profile.save(update_fields=["do_not_disturb", "do_not_disturb_since", "updated_at"])
+        _merchant_wish_audit(actor, merchant, "do not disturb " + ("on" if on else "off"), {"do_not_disturb": on})
+    return profile
+
+
+def _check_channel_purpose(channel: str, purpose: str) -> None:
+    if channel not in ContactChannel.values:
+        raise field_error("channel", _("Unknown channel."), code="invalid_channel")
+    if purpose and purpose not in ContactPurpose.values:
+        raise field_error("purpose", _("Unknown purpose."), code="invalid_purpose")
+
+
+@transaction.atomic
+def contact_opt_out(*, merchant: Merchant, channel: str, purpose: str = "", source: str, actor: User | None,
+                    note: str = "") -> ContactOptOut:
+    """The merchant refuses `channel` for `purpose` (empty: everything but service replies and
+    incident notices). Effective at once; idempotent."""
+    _check_channel_purpose(channel, purpose)
+    if source not in ContactSource.values:
+        raise field_error("source", _("Unknown source."), code="invalid_source")
+    opt_out, created = ContactOptOut.objects.get_or_create(
+        merchant=merchant, channel=channel, purpose=purpose,
+        defaults={"source": source, "note": note[:200], "created_at": timezone.now(),
+                  "created_by": actor if getattr(actor, "pk", None) else None},
+    )
+    if created:
+        _merchant_wish_audit(actor, merchant, f"opt-out {channel}/{purpose or '*'}",
+                             {"channel": channel, "purpose": purpose, "source": source})
+    return opt_out
+
+
+@transaction.atomic
+def contact_opt_in(*, merchant: Merchant, channel: str, purpose: str = "", actor: User | None) -> bool:
+    _check_channel_purpose(channel, purpose)
+    deleted, _rows = ContactOptOut.objects.filter(merchant=merchant, channel=channel, purpose=purpose).delete()
+    if deleted:
+        _merchant_wish_audit(actor, merchant, f"opt-in {channel}/{purpose or '*'}",
+                             {"channel": channel, "purpose": purpose})
+    return bool(deleted)
+
+
+@transaction.atomic
+def marketing_consent_record(*, merchant: Merchant, channel: str, how: str, evidence: str = "",
+                             actor: User | None, given_at: datetime | None = None) -> MarketingConsent:
+    """Consent to marketing on a channel, with when and how it was given. Without evidence only
+    the merchant themself (portal, WeChat, SMS) can give it."""
+    _check_channel_purpose(channel, "")
+    if how not in ContactSource.values:
+        raise field_error("how", _("Say how the consent was given."), code="invalid_consent_source")
+    if how in (ContactSource.PAPER_FORM, ContactSource.PHONE, ContactSource.ADMIN) and not evidence.strip():
+        raise field_error("evidence", _("Give the evidence: the form number or call recording."),
+                          code="consent_evidence_required")
+    if MarketingConsent.objects.filter(merchant=merchant, channel=channel, withdrawn_at__isnull=True).exists():
+        raise Conflict(_("Consent for this channel is already recorded."), code="consent_exists")
+    consent = MarketingConsent.objects.create(
+        merchant=merchant, channel=channel, how=how, evidence=evidence.strip()[:300],
+        given_at=given_at or timezone.now(), recorded_by=actor if getattr(actor, "pk", None) else None)
+    _merchant_wish_audit(actor, merchant, f"marketing consent {channel}", {"channel": channel, "how": how})
+    return consent
+
+
+@transaction.atomic
+def marketing_consent_withdraw(*, merchant: Merchant, channel: str, how: str, actor: User | None) -> int:
+    now = timezone.now()
+    withdrawn = MarketingConsent.objects.filter(merchant=merchant, channel=channel, withdrawn_at__isnull=True).update(
+        withdrawn_at=now, withdrawn_how=how)
+    if withdrawn:
+        _merchant_wish_audit(actor, merchant, f"marketing consent withdrawn {channel}", {"channel": channel, "how": how})
+    return withdrawn
