@@ -4,6 +4,7 @@ from ninja import NinjaAPI
 
 from posdesk.accounts.api import api_auth
 from posdesk.accounts.api import router as accounts_router
+from posdesk.channels.api import router as channels_router
 from posdesk.core.api import install_error_handlers
 from posdesk.merchants.api import router as merchants_router
 from posdesk.terminals.api import router as terminals_router
@@ -28,3 +29,4 @@ api.add_router("", tickets_router)
 api.add_router("", sla_router)
 api.add_router("", merchants_router)
 api.add_router("", terminals_router)
+api.add_router("", channels_router)

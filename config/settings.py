@@ -61,6 +61,7 @@ INSTALLED_APPS = [
     "posdesk.slas",
     "posdesk.routing",
     "posdesk.tickets",
+    "posdesk.channels",
     # adapters
     "posdesk.console",
     "posdesk.portal",
@@ -213,11 +214,51 @@ CELERY_TIMEZONE = TIME_ZONE
 CELERY_BEAT_SCHEDULE_FILENAME = str(DATA_DIR / "celerybeat-schedule")
 # the contact gate (C4) asks again before a deferred message is sent (outbox sits below it)
 OUTBOX_DELIVERY_GATE = "posdesk.contact.services.contact_recheck_for_delivery"
+OUTBOX_BACKENDS = {
+    "sms": "posdesk.channels.sms.outbound.deliver_sms",
+    "email": "posdesk.channels.mail.outbound.deliver_email",
+    "wechat": "posdesk.channels.wechat.outbound.deliver_wechat",
+}
 CONTACT_RULES_TTL_SECONDS = env.int("POSDESK_CONTACT_RULES_TTL_SECONDS", default=60)
+# WeChat and SMS messages from one merchant within this many hours join their open ticket
+CHANNEL_CONVERSATION_HOURS = env.int("POSDESK_CHANNEL_CONVERSATION_HOURS", default=24)
 CELERY_BEAT_SCHEDULE = {
     "outbox-sweep": {"task": "posdesk.outbox.tasks.outbox_sweep", "schedule": 30.0},
     "idempotency-prune": {"task": "posdesk.core.tasks.idempotency_prune", "schedule": 3600.0},
 }
+
+# how an answer to a ticket reaches the merchant (e-mail thread, WeChat, else SMS): channels decide
+TICKET_REPLY_ROUTER = "posdesk.channels.replies.reply_route"
+CELERY_BEAT_SCHEDULE["mail-fetch"] = {"task": "posdesk.channels.tasks.mail_fetch_task", "schedule": 60.0}
+
+# --- channels (C3) ------------------------------------------------------------------------
+# e-mail in: an IMAP mailbox polled every minute (empty host: e-mail intake off)
+IMAP_HOST = env.str("POSDESK_IMAP_HOST", default="")
+IMAP_PORT = env.int("POSDESK_IMAP_PORT", default=993)
+IMAP_SSL = env.bool("POSDESK_IMAP_SSL", default=True)
+IMAP_USER = env.str("POSDESK_IMAP_USER", default="")
+IMAP_PASSWORD = env.str("POSDESK_IMAP_PASSWORD", default="")
+IMAP_FOLDER = env.str("POSDESK_IMAP_FOLDER", default="INBOX")
+MAIL_DOMAIN = env.str("POSDESK_MAIL_DOMAIN", default="posdesk.local")  # right of @ in our Message-IDs
+# WeChat Official Account (empty token: the WeChat endpoint answers 404)
+WECHAT_TOKEN = env.str("POSDESK_WECHAT_TOKEN", default="")
+WECHAT_ENCODING_AES_KEY = env.str("POSDESK_WECHAT_AES_KEY", default="")
+WECHAT_APP_ID = env.str("POSDESK_WECHAT_APP_ID", default="")
+WECHAT_APP_SECRET = env.str("POSDESK_WECHAT_APP_SECRET", default="")
+WECHAT_API_BASE = env.str("POSDESK_WECHAT_API_BASE", default="https://api.weixin.qq.com")
+# SMS: "local" (the embedded default: a file under the data directory and the log) or "aliyun"
+SMS_LOCAL_FILE = env.str("POSDESK_SMS_LOCAL_FILE", default=str(DATA_DIR / "sms-sent.jsonl"))
+ALIYUN_SMS_ACCESS_KEY_ID = env.str("POSDESK_ALIYUN_SMS_ACCESS_KEY_ID", default="")
+ALIYUN_SMS_ACCESS_KEY_SECRET = env.str("POSDESK_ALIYUN_SMS_ACCESS_KEY_SECRET", default="")
+ALIYUN_SMS_SIGN_NAME = env.str("POSDESK_ALIYUN_SMS_SIGN_NAME", default="")
+ALIYUN_SMS_TEMPLATE_CODE = env.str("POSDESK_ALIYUN_SMS_TEMPLATE_CODE", default="")
+ALIYUN_SMS_ENDPOINT = env.str("POSDESK_ALIYUN_SMS_ENDPOINT", default="https://dysmsapi.aliyuncs.com")
+SMS_CALLBACK_SECRET = env.str("POSDESK_SMS_CALLBACK_SECRET", default="")  # signs the gateway's callbacks
+# the call centre's webhook and the service standard of a callback (business minutes)
+PHONE_WEBHOOK_SECRET = env.str("POSDESK_PHONE_WEBHOOK_SECRET", default="")
+CALLBACK_TARGET_MINUTES = env.int("POSDESK_CALLBACK_TARGET_MINUTES", default=15)
+# the portal offers a callback when the estimated wait for a first answer is at least this long
+PORTAL_CALLBACK_OFFER_MINUTES = env.int("POSDESK_PORTAL_CALLBACK_OFFER_MINUTES", default=10)
 
 # --- outbound messages --------------------------------------------------------------------
 SMS_BACKEND = env.str("POSDESK_SMS_BACKEND", default="local")
@@ -247,6 +288,9 @@ LOGGING = {
     "loggers": {
         "django.server": {"level": "WARNING"},
         "celery": {"level": "INFO"},
+        # httpx logs each request URL at INFO: WeChat puts the AppSecret and access token in it
+        "httpx": {"level": "WARNING"},
+        "httpcore": {"level": "WARNING"},
     },
 }
 CELERY_BEAT_SCHEDULE["tickets-sla-sweep"] = {

@@ -13,6 +13,7 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("console/", include("posdesk.console.urls")),
     path("portal/", include("posdesk.portal.urls")),
+    path("channels/", include("posdesk.channels.urls")),
     path("attachments/<int:attachment_id>", ticket_views.attachment_download, name="attachment"),
     path("i18n/", include("django.conf.urls.i18n")),
     path("", core_views.home, name="home"),

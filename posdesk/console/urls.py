@@ -1,6 +1,6 @@
 from django.urls import path
 
-from posdesk.console import routing_pages, sla_pages, views
+from posdesk.console import callback_pages, routing_pages, sla_pages, views
 
 app_name = "console"
 urlpatterns = [
@@ -25,4 +25,9 @@ urlpatterns = [
     path("me/presence/", routing_pages.presence_set, name="presence_set"),
     path("take-next/", routing_pages.take_next, name="take_next"),
     path("settings/calendar/", sla_pages.calendar_settings, name="calendar_settings"),
+    path("callbacks/", callback_pages.callback_queue, name="callbacks"),
+    path("callbacks/<int:callback_id>/take/", callback_pages.callback_take_view, name="callback_take"),
+    path("callbacks/<int:callback_id>/complete/", callback_pages.callback_complete_view, name="callback_complete"),
+    path("tickets/<int:ticket_id>/contact/", callback_pages.ticket_contact_panel, name="ticket_contact"),
+    path("tickets/<int:ticket_id>/calls/", callback_pages.ticket_call_log_view, name="ticket_call_log"),
 ]

@@ -77,6 +77,7 @@ def _log(*, merchant_id: int | None, ticket_id: int | None, channel: str, purpos
 def contact_request(
     *, merchant_id: int, channel: str, purpose: str, recipient: str, body: str, subject: str = "",
     ticket_id: int | None = None, actor: User | None = None, at: datetime | None = None,
+    headers: dict[str, str] | None = None,
 ) -> ContactResult:
     """Ask to contact a merchant. Allowed: the message goes to the outbox now. Deferred: it goes
     to the outbox held until the decision's moment, and is decided again then. Denied: nothing
@@ -90,7 +91,8 @@ def contact_request(
         deferred = decision.outcome == Outcome.DEFER
         message = outbox_enqueue(channel=channel, purpose=purpose, recipient=recipient, body=body, subject=subject,
                                  ticket_id=ticket_id, merchant_id=merchant_id,
-                                 not_before=decision.until if deferred else None, gate_recheck=deferred)
+                                 not_before=decision.until if deferred else None, gate_recheck=deferred,
+                                 headers=headers)
     _log(merchant_id=merchant_id, ticket_id=ticket_id, channel=channel, purpose=purpose, decision=decision, at=at,
          actor=actor, message_id=message.pk if message else None, contacted=decision.allowed)
     return ContactResult(decision, message)
@@ -211,3 +213,30 @@ def marketing_consent_withdraw(*, merchant: Merchant, channel: str, how: str, ac
     if withdrawn:
         _merchant_wish_audit(actor, merchant, f"marketing consent withdrawn {channel}", {"channel": channel, "how": how})
     return withdrawn
+
+
+MARKETING_CHANNELS = (ContactChannel.SMS, ContactChannel.WECHAT, ContactChannel.EMAIL)
+
+
+@transaction.atomic
+def contact_preferences_set(*, merchant: Merchant, actor: User, do_not_disturb: bool, marketing: set[str],
+                            surveys: bool) -> None:
+    """What a merchant chose on their preferences page: do-not-disturb, marketing by which channels
+    (consent given or withdrawn through the portal), and whether we may survey them."""
+    unknown = set(marketing) - set(MARKETING_CHANNELS)
+    if unknown:
+        raise field_error("marketing", _("Unknown channel."), code="invalid_channel")
+    contact_do_not_disturb_set(merchant=merchant, on=do_not_disturb, actor=actor)
+    consented = set(MarketingConsent.objects.filter(merchant=merchant, withdrawn_at__isnull=True)
+                    .values_list("channel", flat=True))
+    for channel in MARKETING_CHANNELS:
+        if channel in marketing and channel not in consented:
+            marketing_consent_record(merchant=merchant, channel=channel, how=ContactSource.PORTAL, actor=actor)
+        elif channel not in marketing and channel in consented:
+            marketing_consent_withdraw(merchant=merchant, channel=channel, how=ContactSource.PORTAL, actor=actor)
+    for channel in ContactChannel.values:
+        if surveys:
+            contact_opt_in(merchant=merchant, channel=channel, purpose=ContactPurpose.SURVEY, actor=actor)
+        else:
+            contact_opt_out(merchant=merchant, channel=channel, purpose=ContactPurpose.SURVEY,
+                            source=ContactSource.PORTAL, actor=actor)

@@ -32,6 +32,8 @@ class OutboxMessage(models.Model):
     recipient = models.CharField(max_length=200)
     subject = models.CharField(max_length=200, blank=True)
     body = models.TextField()
+    # extra headers of an e-mail (Message-ID, In-Reply-To, References: the merchant's thread)
+    headers = models.JSONField(default=dict, blank=True)
     ticket_id = models.BigIntegerField(null=True, blank=True, db_index=True)
     # the merchant a governed contact goes to (C4); referenced by name: outbox sits below merchants
     merchant = models.ForeignKey("merchants.Merchant", null=True, blank=True, on_delete=models.SET_NULL,
@@ -45,6 +47,10 @@ class OutboxMessage(models.Model):
     last_error = models.TextField(blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     sent_at = models.DateTimeField(null=True, blank=True)
+    # what the provider said: its id for the message, then the delivery receipt
+    provider_message_id = models.CharField(max_length=100, blank=True, db_index=True)
+    delivered_at = models.DateTimeField(null=True, blank=True)
+    delivery_error = models.CharField(max_length=200, blank=True)
 
     class Meta:
         verbose_name = _("outbound message")

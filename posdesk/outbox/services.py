@@ -13,7 +13,6 @@ from django.utils.module_loading import import_string
 
 from posdesk.core.jobs import CoalescedJob
 from posdesk.core.rows import row_insert
-from posdesk.outbox.backends import BACKENDS
 from posdesk.outbox.models import OutboxMessage
 
 logger = logging.getLogger("posdesk.outbox")
@@ -23,12 +22,13 @@ MAX_ATTEMPTS = 6
 def outbox_enqueue(
     *, channel: str, purpose: str, recipient: str, body: str, subject: str = "", ticket_id: int | None = None,
     merchant_id: int | None = None, not_before: datetime | None = None, gate_recheck: bool = False,
+    headers: dict[str, str] | None = None,
 ) -> OutboxMessage:
     """Write a message to send after the commit. `not_before` holds it until then (a deferral by
     the contact gate, with `gate_recheck` so the gate is asked again before it goes)."""
     message = row_insert(OutboxMessage(
         channel=channel, purpose=purpose, recipient=recipient, body=body, subject=subject, ticket_id=ticket_id,
-        merchant_id=merchant_id, next_attempt_at=not_before, gate_recheck=gate_recheck,
+        merchant_id=merchant_id, next_attempt_at=not_before, gate_recheck=gate_recheck, headers=headers or {},
     ))
     if not_before is None:
         transaction.on_commit(delivery_kick)
@@ -77,10 +77,12 @@ def outbox_deliver_one(*, message_id: int) -> str:
             return held
     message.attempts += 1
     try:
-        BACKENDS[message.channel](message)
+        _backend(message.channel)(message)
     except Exception as exc:  # noqa: BLE001 - any provider failure is retried, then dead-lettered
         message.last_error = f"{type(exc).__name__}: {exc}"[:2000]
-        if message.attempts >= MAX_ATTEMPTS:
+        # a provider that says trying again cannot help (a wrong number, a refused template): a
+        # person looks at it in the dead letters now, not after six attempts
+        if message.attempts >= MAX_ATTEMPTS or getattr(exc, "retryable", True) is False:
             message.status = OutboxMessage.Status.DEAD
         else:
             message.status = OutboxMessage.Status.PENDING
@@ -109,6 +111,11 @@ def _ask_the_gate_again(message: OutboxMessage, now: datetime) -> str:
         message.status, message.last_error = OutboxMessage.Status.WITHHELD, reason
         message.save(update_fields=["status", "last_error"])
     return message.status
+
+
+def _backend(channel: str) -> Callable[[OutboxMessage], None]:
+    # each channel's sender lives with its channel (posdesk/channels), above this layer
+    return import_string(settings.OUTBOX_BACKENDS[channel])
 
 
 def _delivery_gate() -> Callable[[OutboxMessage, datetime], tuple[str, datetime | None, str]]:

@@ -25,6 +25,10 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST
 
 from posdesk.accounts.models import Role, User
+from posdesk.channels.services import callback_request
+from posdesk.contact.models import ContactChannel, ContactPurpose
+from posdesk.contact.selectors import contact_history, contact_opt_outs, contact_profile, marketing_consents
+from posdesk.contact.services import MARKETING_CHANNELS, contact_preferences_set
 from posdesk.core.errors import ApplicationError, NotFound
 from posdesk.core.idempotency import idempotent_create
 from posdesk.core.masking import mask_mobile
@@ -44,7 +48,12 @@ from posdesk.portal.progress import next_step_for, progress_steps
 from posdesk.tickets import lifecycle, policies
 from posdesk.tickets.attachments import MAX_FILES_PER_UPLOAD
 from posdesk.tickets.models import Ticket, TicketAttachment, TicketEvent
-from posdesk.tickets.selectors import ticket_get_for_user, ticket_overview_for_merchant_user, ticket_timeline
+from posdesk.tickets.selectors import (
+    queue_wait_estimate,
+    ticket_get_for_user,
+    ticket_overview_for_merchant_user,
+    ticket_timeline,
+)
 from posdesk.tickets.services import (
     ticket_attach,
     ticket_confirm_repair,
@@ -176,10 +185,14 @@ def logout_view(request: HttpRequest) -> HttpResponse:
 def home(request: HttpRequest) -> HttpResponse:
     overview = ticket_overview_for_merchant_user(request.user)
     merchants = list(merchant_list_for_user(request.user))
+    wait = queue_wait_estimate()
     return render(request, "portal/home.html", {
         "overview": overview,
         "merchants": merchants,
         "several_merchants": len(merchants) > 1,
+        "wait": wait,
+        "offer_callback": bool(merchants) and wait.minutes is not None
+        and wait.minutes >= settings.PORTAL_CALLBACK_OFFER_MINUTES,
     })
 
 
@@ -406,3 +419,63 @@ def ticket_reopen_view(request: HttpRequest, ticket_id: int) -> HttpResponse:
 def ticket_cancel_view(request: HttpRequest, ticket_id: int) -> HttpResponse:
     return _transition_with_reason(request, ticket_id, action="cancel", to_status=Status.CANCELLED,
                                    notice=_("Your ticket was cancelled."))
+
+
+# --- contact preferences and reachability (C4, C3) ----------------------------------------------
+
+@dataclass
+class MerchantPreferences:
+    merchant: Any
+    do_not_disturb: bool
+    marketing: set[str]
+    surveys: bool
+    history: list[Any]
+
+
+def _preferences(merchant: Any) -> MerchantPreferences:
+    opt_outs = {(o.channel, o.purpose) for o in contact_opt_outs(merchant.pk)}
+    return MerchantPreferences(
+        merchant=merchant,
+        do_not_disturb=contact_profile(merchant.pk).do_not_disturb,
+        marketing={c.channel for c in marketing_consents(merchant.pk) if c.withdrawn_at is None},
+        surveys=not any(purpose == ContactPurpose.SURVEY for _channel, purpose in opt_outs),
+        history=[d for d in contact_history(merchant_id=merchant.pk, limit=10) if d.contacted],
+    )
+
+
+@merchant_required
+@require_http_methods(["GET", "POST"])
+def preferences(request: HttpRequest) -> HttpResponse:
+    """How we may contact each of the merchant's shops: do-not-disturb, marketing by channel
+    (their consent, given or withdrawn here), surveys; and who contacted them lately."""
+    merchants = list(merchant_list_for_user(request.user))
+    if request.method == "POST":
+        for merchant in merchants:
+            prefix = f"m{merchant.pk}-"
+            contact_preferences_set(
+                merchant=merchant, actor=request.user,
+                do_not_disturb=request.POST.get(prefix + "dnd") == "on",
+                marketing={c for c in MARKETING_CHANNELS if request.POST.get(f"{prefix}marketing-{c}") == "on"},
+                surveys=request.POST.get(prefix + "surveys") == "on",
+            )
+        messages.success(request, _("Your contact preferences are saved."))
+        return redirect("portal:preferences")
+    return render(request, "portal/preferences.html", {
+        "shops": [_preferences(m) for m in merchants],
+        "marketing_channels": [(c, ContactChannel(c).label) for c in MARKETING_CHANNELS],
+    })
+
+
+@merchant_required
+@require_POST
+def callback_request_view(request: HttpRequest) -> HttpResponse:
+    """Ask to be called back instead of waiting (offered on the home page when the queue is long)."""
+    merchants = list(merchant_list_for_user(request.user))
+    if not merchants or not request.user.mobile:
+        messages.error(request, _("Your mobile number is not linked to a shop yet."))
+        return redirect("portal:home")
+    task = callback_request(merchant=merchants[0], mobile=request.user.mobile, actor=request.user)
+    messages.success(request, _("We will call you back by %(time)s.") % {
+        "time": timezone.localtime(task.due_at).strftime("%H:%M" if timezone.localdate(task.due_at) ==
+                                                          timezone.localdate() else "%m-%d %H:%M")})
+    return redirect("portal:home")

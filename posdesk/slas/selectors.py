@@ -176,3 +176,11 @@ def is_public_holiday(day: date) -> bool:
     if entry is not None:
         return not entry
     return day in PACKAGE_HOLIDAYS
+
+
+def business_clock(calendar: BusinessCalendar | None = None) -> BusinessClock | None:
+    """The working-time clock of `calendar` (default: the default calendar), for deadlines that
+    are not a ticket's (a callback's 15 business minutes)."""
+    snapshot = _config()
+    calendar = calendar or default_calendar(snapshot)
+    return snapshot.clock(calendar) if calendar is not None else None

@@ -95,6 +95,9 @@ class Ticket(models.Model):
             models.Index(fields=["terminal", "-created_at", "-id"], name="ticket_terminal_created_idx"),
             models.Index(fields=["-created_at", "-id"], name="ticket_created_idx"),
             models.Index(fields=["-updated_at", "-id"], name="ticket_updated_idx"),
+            # the queue-wait estimate counts the first answers of the last hour
+            models.Index(fields=["first_response_at"], name="ticket_first_response_idx",
+                         condition=models.Q(first_response_at__isnull=False)),
             # the escalation sweep reads only what is due, never the whole table
             models.Index(fields=["sla_next_check_at", "id"], name="ticket_sla_next_check_idx",
                          condition=models.Q(sla_next_check_at__isnull=False)),

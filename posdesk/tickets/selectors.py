@@ -6,11 +6,13 @@ from __future__ import annotations
 import base64
 import binascii
 import json
+import math
 import re
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from django.core.cache import cache
 from django.db.models import Q, QuerySet
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
@@ -309,3 +311,45 @@ def terminal_recent_ticket_count(user: User, *, terminal_id: int, window: timede
     return ticket_scope_for_user(user).filter(
         terminal_id=terminal_id, created_at__gte=timezone.now() - window
     ).count()
+
+
+@dataclass(frozen=True)
+class QueueWait:
+    """What a merchant reaching out now can expect (SPEC C3 reachability)."""
+
+    minutes: int | None  # None: too little recent work to estimate
+    waiting: int  # tickets not answered yet
+    answered_last_hour: int
+
+
+WAIT_WINDOW = timedelta(hours=1)
+
+
+def queue_wait_estimate(*, now: datetime | None = None) -> QueueWait:
+    """The wait for a first answer, from the recent pace: the tickets still waiting for one,
+    divided by the first answers given in the last hour (Little's law); when nobody answered in
+    that hour, the median time to a first answer over the last day. Cached for a minute: every
+    portal page and WeChat acknowledgement asks."""
+    now = now or timezone.now()
+    key = f"queue-wait:{int(now.timestamp()) // 60}"
+    cached = cache.get(key)
+    if cached is not None:
+        return QueueWait(*cached)
+    unanswered = Ticket.objects.filter(status__in=(Status.NEW, Status.TRIAGED), first_response_at__isnull=True,
+                                       created_at__gte=now - timedelta(days=7))
+    waiting = unanswered.count()
+    answered = Ticket.objects.filter(first_response_at__gt=now - WAIT_WINDOW, first_response_at__lte=now).count()
+    if waiting == 0:
+        minutes: int | None = 0
+    elif answered:
+        minutes = math.ceil(waiting / (answered / (WAIT_WINDOW / timedelta(minutes=1))))
+    else:
+        spans = sorted(
+            (first - created).total_seconds() for created, first in Ticket.objects.filter(
+                first_response_at__gt=now - timedelta(days=1), first_response_at__lte=now,
+            ).values_list("created_at", "first_response_at")[:500]
+        )
+        minutes = math.ceil(spans[len(spans) // 2] / 60) if spans else None
+    estimate = QueueWait(minutes, waiting, answered)
+    cache.set(key, (estimate.minutes, estimate.waiting, estimate.answered_last_hour), timeout=90)
+    return estimate

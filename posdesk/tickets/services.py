@@ -6,12 +6,14 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Iterable
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.core.files.base import ContentFile
 from django.db import connection, transaction
 from django.utils import timezone
+from django.utils.module_loading import import_string
 from django.utils.translation import gettext_lazy as _
 
 from posdesk.accounts.models import STAFF_ROLES, Organisation, Role, Team, User
@@ -90,16 +92,34 @@ def _lock(ticket: Ticket) -> Ticket:
 MERCHANT_INITIATED_CHANNELS = frozenset({Channel.PORTAL, Channel.EMAIL, Channel.WECHAT, Channel.SMS, Channel.PHONE})
 
 
+@dataclass(frozen=True)
+class ReplyRoute:
+    """Where an answer on a ticket goes: what TICKET_REPLY_ROUTER (the channels) answers."""
+
+    channel: str
+    recipient: str
+    subject: str = ""
+    body_prefix: str = ""
+    headers: dict[str, str] = field(default_factory=dict)
+    full_text: bool = False  # the channel carries a whole answer (e-mail, WeChat), not an SMS-sized notice
+
+
 def _notify_merchant(ticket: Ticket, body: str, purpose: str = ContactPurpose.SERVICE_REPLY,
-                     actor: User | None = None) -> None:
-    """Tell the merchant by SMS — through the contact gate (C4), which may hold it past quiet hours."""
+                     actor: User | None = None, full_body: str = "") -> None:
+    """Tell the merchant — on the ticket's own thread when the channels know one (the e-mail they
+    wrote, their WeChat), else by SMS — through the contact gate (C4), which may hold it."""
     if ticket.merchant_id is None:
         return
-    mobile = merchant_primary_mobile(ticket.merchant_id)
-    if not mobile:
-        return
-    contact_request(merchant_id=ticket.merchant_id, channel=ContactChannel.SMS, purpose=purpose, recipient=mobile,
-                    body=f"【posdesk】{body}", ticket_id=ticket.pk, actor=actor)
+    route = import_string(settings.TICKET_REPLY_ROUTER)(ticket)
+    if route is None:
+        mobile = merchant_primary_mobile(ticket.merchant_id)
+        if not mobile:
+            return
+        route = ReplyRoute(channel=ContactChannel.SMS, recipient=mobile, body_prefix="【posdesk】")
+    text = full_body if full_body and route.full_text else body
+    contact_request(merchant_id=ticket.merchant_id, channel=route.channel, purpose=purpose,
+                    recipient=route.recipient, body=f"{route.body_prefix}{text}", subject=route.subject,
+                    headers=route.headers, ticket_id=ticket.pk, actor=actor)
 
 
 def _store_attachments(
@@ -161,9 +181,54 @@ def ticket_open(
                              category=category, priority=priority, attachments=attachments)
 
 
+def ticket_open_from_channel(
+    *, channel: str, text: str, merchant: Merchant | None, terminal: Terminal | None = None,
+    actor: User | None = None, attachments: Iterable[CheckedFile] = (), acknowledge: bool = True,
+) -> Ticket:
+    """A ticket opened by a channel adapter (e-mail, WeChat, SMS, phone) for what a merchant sent.
+    `merchant` None: the sender is not known yet — the ticket is opened unidentified (an agent
+    links the merchant) and nobody is notified. `actor` is the merchant's portal user when known.
+    `acknowledge=False` leaves the acknowledgement to the caller (`ticket_acknowledge`), once it has
+    linked the inbound message, so the acknowledgement can answer on that message's thread."""
+    text = _clean_text(text)
+    if channel not in Channel.values:
+        raise field_error("channel", _("Unknown channel."), code="invalid_channel")
+    if merchant is not None and terminal is not None and terminal.merchant_id != merchant.pk:
+        terminal = None  # a number the sender mentioned that is not theirs: keep the words, not the link
+    with transaction.atomic(savepoint=False):
+        return _ticket_write(actor=actor, merchant=merchant, terminal=terminal, text=text, channel=channel,
+                             category=None, priority=None, attachments=attachments, acknowledge=acknowledge)
+
+
+@transaction.atomic
+def ticket_append_from_channel(
+    *, ticket: Ticket, text: str, channel: str, attachments: Iterable[CheckedFile] = (), sender: str = "",
+) -> TicketEvent:
+    """What the merchant sent on a channel, added to their open ticket as a public reply: the
+    ticket waiting on them goes back to work, and the reply window for our answer opens."""
+    ticket = _lock(ticket)
+    text = _clean_text(text, field="text")
+    now = timezone.now()
+    event = _event(ticket, kind=TicketEvent.Kind.REPLY, actor=None, at=now, body=text,
+                   data={"channel": channel, **({"sender": sender} if sender else {})})
+    _store_attachments(ticket, event, attachments, None, is_public=True)
+    _touch(ticket, now)
+    if ticket.merchant_id is not None:
+        contact_inbound_recorded(merchant_id=ticket.merchant_id, channel=channel, at=now)
+    if ticket.status == Status.WAITING_MERCHANT:
+        _apply_transition(ticket, actor=None, to_status=Status.IN_PROGRESS, reason="", at=now, automatic=True)
+    return event
+
+
+def ticket_acknowledge(*, ticket: Ticket) -> None:
+    """Tell the merchant their report is taken, with its number (on their own thread when the
+    channel that brought it knows one)."""
+    _notify_merchant(ticket, f"您的报修已受理，工单号 {ticket.number}。可在商户服务平台查看进度。")
+
+
 def _ticket_write(
-    *, actor: User, merchant: Merchant, terminal: Terminal | None, text: str, channel: str,
-    category: str | None, priority: str | None, attachments: Iterable[CheckedFile],
+    *, actor: User | None, merchant: Merchant | None, terminal: Terminal | None, text: str, channel: str,
+    category: str | None, priority: str | None, attachments: Iterable[CheckedFile], acknowledge: bool = True,
 ) -> Ticket:
     now = timezone.now()
     ticket = Ticket(
@@ -176,14 +241,14 @@ def _ticket_write(
         status=Status.NEW,
         subject=_subject_from(text),
         description=text,
-        district_id=merchant.district_id,
+        district_id=merchant.district_id if merchant is not None else None,
         created_by=actor,
         created_at=now,
         updated_at=now,
     )
     sla_refresh(ticket, now=now)  # the promise is made when the ticket opens
     row_insert(ticket)
-    if Merchant.district.is_cached(merchant):
+    if merchant is not None and Merchant.district.is_cached(merchant):
         ticket.district = merchant.district  # the answer shows it; no second read
     event = _event(ticket, kind=TicketEvent.Kind.CREATED, actor=actor, at=now, body=text,
                    to_status=Status.NEW, data={"channel": channel})
@@ -191,11 +256,13 @@ def _ticket_write(
     if files:
         _store_attachments(ticket, event, files, actor, is_public=True)
     audit_record(actor=actor, action=AuditEntry.Action.CREATE, target=ticket, summary=ticket.number,
-                 changes={"channel": channel, "merchant": merchant.mid})
-    if actor.role == Role.MERCHANT or channel in MERCHANT_INITIATED_CHANNELS:
-        # the merchant contacted us: the acknowledgement answers them, even at night (C4)
-        contact_inbound_recorded(merchant_id=merchant.pk, channel=channel, at=now)
-    _notify_merchant(ticket, f"您的报修已受理，工单号 {ticket.number}。可在商户服务平台查看进度。")
+                 changes={"channel": channel, "merchant": merchant.mid if merchant is not None else ""})
+    if merchant is not None:
+        if actor is None or actor.role == Role.MERCHANT or channel in MERCHANT_INITIATED_CHANNELS:
+            # the merchant contacted us: the acknowledgement answers them, even at night (C4)
+            contact_inbound_recorded(merchant_id=merchant.pk, channel=channel, at=now)
+        if acknowledge:
+            ticket_acknowledge(ticket=ticket)
     if ticket.assignee_id is None:
         transaction.on_commit(routing_kick)  # skills, presence and load pick who works it
     return ticket
@@ -226,7 +293,8 @@ def ticket_reply(
         if ticket.status in (Status.NEW, Status.TRIAGED):
             _apply_transition(ticket, actor=actor, to_status=Status.IN_PROGRESS, reason="", at=now,
                               automatic=True)
-        _notify_merchant(ticket, f"您的工单 {ticket.number} 有新回复：{body[:50]}")
+        _notify_merchant(ticket, f"您的工单 {ticket.number} 有新回复：{body[:50]}",
+                         full_body=f"您的工单 {ticket.number} 有新回复：\n\n{body}")
     else:
         _touch(ticket, now)
         if ticket.merchant_id is not None:

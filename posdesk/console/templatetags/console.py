@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 from functools import lru_cache
 from typing import Any
 
@@ -113,3 +113,21 @@ def calendar_warning(context: dict[str, Any]) -> dict[str, Any]:
     from posdesk.slas.selectors import unknown_calendar_years
 
     return {"years": unknown_calendar_years(), "is_admin": user.role == "admin"}
+
+
+@register.simple_tag
+def due_countdown(due: datetime | None, risk_minutes: int = 5) -> str:
+    """A deadline that is not a ticket's (a callback's "call back by") as the same ticking
+    countdown as `sla_countdown`: at risk in its last `risk_minutes`, overdue after it."""
+    if due is None:
+        return mark_safe('<span class="muted">—</span>')  # noqa: S308 - a constant
+    now = timezone.now()
+    risk = due - timedelta(minutes=risk_minutes)
+    seconds = int((due - now).total_seconds())
+    state = "breached" if seconds <= 0 else "at_risk" if now >= risk else "on_track"
+    text = (_("%(t)s left") % {"t": _duration(seconds)} if seconds > 0
+            else _("%(t)s overdue") % {"t": _duration(-seconds)})
+    return format_html(
+        '<span class="sla sla-{}" data-due="{}" data-risk="{}" title="{} {}">{}</span>',
+        state, due.isoformat(), risk.isoformat(), _("Due"), timezone.localtime(due).strftime("%Y-%m-%d %H:%M"), text,
+    )

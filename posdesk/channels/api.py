@@ -1,0 +1,245 @@
+"""REST API v1 of the channels: the call log and the callback queue (SPEC C3), and what the contact
+gate says before an agent calls (C4). Desk roles only (agents, supervisors, admins). Thin: parse,
+fetch through the access gate, call one service, answer."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from django.http import HttpRequest
+from django.utils.translation import gettext_lazy as _
+from ninja import Field, Query, Router, Schema
+from ninja import Status as Answer
+from pydantic import BaseModel
+
+from posdesk.channels import selectors
+from posdesk.channels.models import CallbackTask, CallRecord
+from posdesk.channels.phone import services
+from posdesk.core.api import ERRORS, IDEMPOTENCY_HEADER_DOC, idempotency_key, principal
+from posdesk.core.errors import field_error
+from posdesk.core.idempotency import idempotent_create
+from posdesk.core.masking import mask_mobile
+from posdesk.merchants.selectors import merchant_get_for_user
+from posdesk.tickets.models import Ticket
+from posdesk.tickets.selectors import ticket_get_for_user
+
+router = Router(tags=["calls"])
+
+OUTCOMES = ", ".join(f"`{code}`" for code in CallRecord.Outcome.values)
+
+
+# --- schemas ------------------------------------------------------------------------------
+
+class Out(BaseModel):
+    """Plain pydantic answers: the operations hand them dicts."""
+
+
+class Ref(Out):
+    id: int
+    name: str
+
+
+class MerchantRef(Out):
+    id: int
+    mid: str
+    name: str
+
+
+class TicketRef(Out):
+    id: int
+    number: str
+
+
+class CallbackOut(Out):
+    id: int
+    status: str = Field(description="`open`, `done` or `cancelled`")
+    mobile: str = Field(description="masked")
+    merchant: MerchantRef | None = Field(description="null: the caller's number is no known contact")
+    ticket: TicketRef | None = Field(description="the merchant's open ticket when the call came in")
+    source: str = Field(description="`missed_call`, `abandoned_call` or `requested` (the merchant asked)")
+    call_id: str | None = Field(description="null for a requested callback")
+    missed_at: datetime | None
+    due_at: datetime = Field(description="call back by: the callback's service standard in business minutes")
+    assignee: Ref | None
+    attempts: int
+    outcome: str
+    created_at: datetime
+    done_at: datetime | None
+
+
+class CallOut(Out):
+    id: int
+    call_id: str
+    direction: str
+    state: str
+    mobile: str = Field(description="masked")
+    merchant_id: int | None
+    ticket_id: int | None
+    agent: Ref | None
+    outcome: str
+    note: str
+    started_at: datetime
+    answered_at: datetime | None
+    ended_at: datetime | None
+
+
+class DecisionOut(Out):
+    outcome: str = Field(description="`allow`, `deny` or `defer`")
+    reason: str
+    reason_text: str = Field(description="the reason in the request's language")
+    until: datetime | None = Field(description="for `defer`: the earliest moment to call")
+
+
+class ContactSummaryOut(Out):
+    last_contacted_at: datetime | None
+    last_channel: str
+    this_week: int = Field(description="contacts in the last seven days")
+    decision: DecisionOut = Field(description="the gate's answer for a follow-up call now (not logged)")
+
+
+class CallbackCompleteIn(Schema):
+    outcome: str = Field(description=OUTCOMES)
+    note: str = ""
+
+
+class CallIn(Schema):
+    merchant_id: int
+    ticket_id: int | None = None
+    mobile: str = Field("", description="the number called; empty: the merchant's primary contact")
+    outcome: str = Field(description=OUTCOMES)
+    note: str = ""
+
+
+# --- serialisation ------------------------------------------------------------------------
+
+def _ref(user: Any) -> dict | None:
+    return {"id": user.pk, "name": str(user)} if user is not None else None
+
+
+def callback_out(task: CallbackTask) -> dict:
+    call = task.call  # None: the merchant asked for the callback (portal)
+    merchant = task.merchant
+    return {
+        "id": task.pk, "status": task.status, "source": task.source, "mobile": mask_mobile(task.mobile),
+        "merchant": {"id": merchant.pk, "mid": merchant.mid, "name": merchant.name} if merchant else None,
+        "ticket": {"id": call.ticket.pk, "number": call.ticket.number} if call and call.ticket_id else None,
+        "call_id": call.call_id if call else None,
+        "missed_at": (call.ended_at or call.started_at) if call else None, "due_at": task.due_at,
+        "assignee": _ref(task.assignee), "attempts": task.attempts, "outcome": task.outcome,
+        "created_at": task.created_at, "done_at": task.done_at,
+    }
+
+
+def call_out(call: CallRecord) -> dict:
+    return {
+        "id": call.pk, "call_id": call.call_id, "direction": call.direction, "state": call.state,
+        "mobile": call.masked_mobile, "merchant_id": call.merchant_id, "ticket_id": call.ticket_id,
+        "agent": _ref(call.agent), "outcome": call.outcome, "note": call.note, "started_at": call.started_at,
+        "answered_at": call.answered_at, "ended_at": call.ended_at,
+    }
+
+
+def _json(schema: type[BaseModel], data: dict) -> dict:
+    return schema.model_validate(data).model_dump(mode="json")
+
+
+def _merchants_ticket(request: HttpRequest, merchant_id: int, ticket_id: int | None) -> Ticket | None:
+    if ticket_id is None:
+        return None
+    ticket = ticket_get_for_user(request.auth, ticket_id=ticket_id)
+    if ticket.merchant_id != merchant_id:
+        raise field_error("ticket_id", _("This ticket is not the merchant's."), code="ticket_not_merchants")
+    return ticket
+
+
+# --- operations ---------------------------------------------------------------------------
+
+@router.get(
+    "/callbacks", response={200: list[CallbackOut], **ERRORS}, summary="The callback queue",
+    description="Open callbacks of missed and abandoned calls, the earliest due first (at most 200).",
+)
+def callback_list(request: HttpRequest) -> list[dict]:
+    return [callback_out(task) for task in selectors.callback_queue_for_user(request.auth)]
+
+
+@router.post(
+    "/callbacks/{callback_id}/take", response={200: CallbackOut, **ERRORS}, summary="Take a callback",
+    description="The callback becomes yours to call. 409 `callback_taken` when another agent has it, "
+                "`callback_closed` when it is done.",
+)
+def callback_take(request: HttpRequest, callback_id: int) -> dict:
+    task = selectors.callback_get_for_user(request.auth, task_id=callback_id)
+    services.callback_take(task=task, agent=request.auth)
+    return callback_out(selectors.callback_get_for_user(request.auth, task_id=callback_id))
+
+
+@router.post(
+    "/callbacks/{callback_id}/complete", response={200: CallbackOut, **ERRORS}, summary="Log a callback",
+    description=(
+        "You called the merchant back: the call is logged and counts as a service reply in their contact "
+        "history. `reached`, `voicemail` and `wrong_number` close the callback; `no_answer` and `busy` leave "
+        "it open for another try (three calls in all). " + IDEMPOTENCY_HEADER_DOC
+    ),
+)
+def callback_complete(request: HttpRequest, callback_id: int, payload: CallbackCompleteIn) -> tuple[int, dict]:
+    task = selectors.callback_get_for_user(request.auth, task_id=callback_id)
+
+    def produce() -> tuple[int, dict]:
+        services.callback_complete(task=task, agent=request.auth, outcome=payload.outcome, note=payload.note)
+        return 200, _json(CallbackOut, callback_out(selectors.callback_get_for_user(request.auth,
+                                                                                    task_id=callback_id)))
+
+    answer, _replayed = idempotent_create(
+        principal=principal(request), scope=f"callback.complete:{task.pk}", key=idempotency_key(request),
+        payload=payload.model_dump(mode="json"), produce=produce,
+    )
+    return Answer(*answer)
+
+
+@router.post(
+    "/calls", response={201: CallOut, **ERRORS}, summary="Log an outbound call",
+    description=(
+        "A follow-up call you made to a merchant, with its outcome (" + OUTCOMES + "). It counts in the "
+        "merchant's contact history and toward the follow-up cap (2 calls per ticket per day), whatever the "
+        "gate said; read `/merchants/{id}/contact-summary` before calling. " + IDEMPOTENCY_HEADER_DOC
+    ),
+)
+def call_log(request: HttpRequest, payload: CallIn) -> tuple[int, dict]:
+    user = request.auth
+    selectors.ensure_desk(user)
+    merchant = merchant_get_for_user(user, merchant_id=payload.merchant_id)
+    ticket = _merchants_ticket(request, merchant.pk, payload.ticket_id)
+
+    def produce() -> tuple[int, dict]:
+        call = services.call_log_outbound(agent=user, merchant=merchant, ticket=ticket, mobile=payload.mobile,
+                                          outcome=payload.outcome, note=payload.note)
+        return 201, _json(CallOut, call_out(call))
+
+    answer, _replayed = idempotent_create(
+        principal=principal(request), scope="call.log", key=idempotency_key(request),
+        payload=payload.model_dump(mode="json"), produce=produce,
+    )
+    return Answer(*answer)
+
+
+@router.get(
+    "/merchants/{merchant_id}/contact-summary", response={200: ContactSummaryOut, **ERRORS},
+    summary="Contact summary before a call",
+    description="When the merchant was last contacted, how often in the last seven days, and whether a "
+                "follow-up call is allowed now (`ticket_id` applies the per-ticket cap). Nothing is logged.",
+)
+def contact_summary(request: HttpRequest, merchant_id: int,
+                    ticket_id: int | None = Query(None, description="the ticket the call is about")) -> dict:
+    selectors.ensure_desk(request.auth)
+    merchant = merchant_get_for_user(request.auth, merchant_id=merchant_id)
+    ticket = _merchants_ticket(request, merchant.pk, ticket_id)
+    overview = selectors.contact_overview_for_call(merchant_id=merchant.pk,
+                                                   ticket_id=ticket.pk if ticket else None)
+    summary, decision = overview.summary, overview.decision
+    return {
+        "last_contacted_at": summary.last_contacted_at, "last_channel": summary.last_channel,
+        "this_week": summary.this_week,
+        "decision": {"outcome": decision.outcome.value, "reason": decision.reason.value,
+                     "reason_text": overview.reason_text, "until": decision.until},
+    }

@@ -1,0 +1,77 @@
+"""Reads of the channels for the service desk: the callback queue, the call log of a merchant or a
+ticket, and what the contact gate would say before an agent picks up the phone. The callback queue
+and the call log are desk work: `ensure_desk` is their one access gate."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from posdesk.accounts.models import User
+from posdesk.channels.models import CallbackTask, CallRecord
+from posdesk.contact.decision import Decision, Purpose
+from posdesk.contact.models import ContactChannel
+from posdesk.contact.selectors import ContactSummary, contact_summary
+from posdesk.contact.services import REASON_TEXT, contact_decide
+from posdesk.core.errors import NotFound, PermissionDenied
+
+CALLBACK_QUEUE_LIMIT = 200
+
+
+def ensure_desk(user: User) -> None:
+    """Agents, supervisors and admins work calls and callbacks; nobody else sees them."""
+    if not (user.is_authenticated and user.is_active and user.is_desk):
+        raise PermissionDenied(_("Calls and callbacks are for the service desk."), code="desk_only")
+
+
+def callback_queue_for_user(user: User, *, limit: int = CALLBACK_QUEUE_LIMIT) -> list[CallbackTask]:
+    """Open callbacks, the most urgent (earliest due) first, with what each row shows."""
+    ensure_desk(user)
+    return list(
+        CallbackTask.objects.filter(status=CallbackTask.Status.OPEN)
+        .select_related("merchant", "assignee", "call__ticket")
+        .order_by("due_at", "pk")[:limit]
+    )
+
+
+def callback_get_for_user(user: User, *, task_id: int) -> CallbackTask:
+    ensure_desk(user)
+    found = list(CallbackTask.objects.select_related("merchant", "assignee", "call__ticket").filter(pk=task_id)[:1])
+    if not found:
+        raise NotFound(_("No such callback."), code="callback_not_found")
+    return found[0]
+
+
+def calls_for_merchant(*, merchant_id: int, limit: int = 20) -> list[CallRecord]:
+    """The merchant's calls, newest first (both directions)."""
+    return list(CallRecord.objects.filter(merchant_id=merchant_id).select_related("agent", "ticket")
+                .order_by("-started_at", "-pk")[:limit])
+
+
+def calls_for_ticket(*, ticket_id: int, limit: int = 20) -> list[CallRecord]:
+    return list(CallRecord.objects.filter(ticket_id=ticket_id).select_related("agent")
+                .order_by("-started_at", "-pk")[:limit])
+
+
+@dataclass(frozen=True)
+class ContactOverview:
+    """What an agent reads before calling: the merchant's recent contact and the gate's answer for a
+    follow-up call at this moment (a preview: nothing is logged)."""
+
+    summary: ContactSummary
+    decision: Decision
+
+    @property
+    def reason_text(self) -> str:
+        return str(REASON_TEXT[self.decision.reason])
+
+
+def contact_overview_for_call(*, merchant_id: int, ticket_id: int | None = None,
+                              now: datetime | None = None) -> ContactOverview:
+    now = now or timezone.now()
+    decision = contact_decide(merchant_id=merchant_id, channel=ContactChannel.PHONE,
+                              purpose=Purpose.SERVICE_FOLLOW_UP, at=now, ticket_id=ticket_id)
+    return ContactOverview(contact_summary(merchant_id=merchant_id, now=now), decision)

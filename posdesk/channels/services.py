@@ -1,0 +1,173 @@
+"""The one intake path every channel adapter calls: store what arrived before acknowledging it,
+find the merchant and terminal, and add it to their open ticket or open a new one — exactly once
+per provider id, even when the provider delivers the same message twice at the same moment."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable
+from datetime import datetime, timedelta
+
+from django.conf import settings
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from posdesk.accounts.models import User
+from posdesk.audit.models import AuditEntry
+from posdesk.audit.services import audit_record
+from posdesk.channels.models import CallbackTask, InboundChannel, InboundMessage
+from posdesk.contact.services import contact_inbound_recorded
+from posdesk.core.identifiers import normalise_mobile
+from posdesk.core.taxonomy import OPEN_STATUSES
+from posdesk.merchants.models import Merchant, MerchantContact
+from posdesk.slas.selectors import business_clock, warn_unknown_years
+from posdesk.terminals.models import Terminal
+from posdesk.tickets.attachments import CheckedFile
+from posdesk.tickets.models import Ticket
+from posdesk.tickets.services import ticket_acknowledge, ticket_append_from_channel, ticket_open_from_channel
+
+logger = logging.getLogger("posdesk.channels")
+
+# on WeChat and SMS a merchant writes in several short messages: within this time they go to the
+# same open ticket instead of each opening one
+CONVERSATION_CHANNELS = frozenset({InboundChannel.WECHAT, InboundChannel.SMS})
+
+
+def inbound_store(
+    *, channel: str, provider_id: str, payload: bytes, sender: str = "", subject: str = "", text: str = "",
+    at: datetime | None = None,
+) -> tuple[InboundMessage, bool]:
+    """Keep the raw message (its own transaction: it must survive whatever processing does).
+    Answers the stored message and whether it is new; a redelivery answers the first one."""
+    provider_id = provider_id.strip()[:255]
+    if not provider_id:
+        raise ValueError("a provider id is required to store an inbound message exactly once")
+    try:
+        with transaction.atomic():
+            message = InboundMessage.objects.create(
+                channel=channel, provider_id=provider_id, payload=payload, sender=sender[:255],
+                subject=subject[:255], text=text, received_at=at or timezone.now())
+        return message, True
+    except IntegrityError:
+        return InboundMessage.objects.get(channel=channel, provider_id=provider_id), False
+
+
+def contacts_for_sender(channel: str, sender: str) -> list[MerchantContact]:
+    """The merchants' contacts this sender is (by e-mail address, WeChat openid or mobile)."""
+    contacts = MerchantContact.objects.select_related("merchant", "user").filter(
+        merchant__status=Merchant.Status.ACTIVE)
+    if channel == InboundChannel.EMAIL:
+        found = contacts.filter(email__iexact=sender.strip()) if sender.strip() else contacts.none()
+    elif channel == InboundChannel.WECHAT:
+        found = contacts.filter(wechat_openid=sender) if sender else contacts.none()
+    else:
+        mobile = normalise_mobile(sender)
+        found = contacts.filter(mobile=mobile) if mobile else contacts.none()
+    return list(found.order_by("-is_primary", "pk"))
+
+
+def terminal_named_in(text: str, merchant: Merchant) -> Terminal | None:
+    """The merchant's terminal whose SN or TID the message mentions (a merchant has a handful)."""
+    upper = text.upper()
+    for terminal in Terminal.objects.filter(merchant=merchant).only("pk", "sn", "tid", "merchant_id"):
+        if (terminal.sn and terminal.sn.upper() in upper) or (terminal.tid and terminal.tid in text):
+            return terminal
+    return None
+
+
+def merchant_of(contacts: list[MerchantContact], text: str) -> tuple[Merchant | None, User | None]:
+    """One merchant for the sender: theirs if they have one; with several, the one whose MID,
+    SN or TID the message names; otherwise unknown (an agent identifies it)."""
+    merchants = {c.merchant_id: c for c in contacts}
+    if len(merchants) == 1:
+        contact = contacts[0]
+        return contact.merchant, contact.user
+    for contact in contacts:
+        if contact.merchant.mid in text or terminal_named_in(text, contact.merchant):
+            return contact.merchant, contact.user
+    return None, None
+
+
+def _conversation_ticket(merchant: Merchant, channel: str, now: datetime) -> Ticket | None:
+    since = now - timedelta(hours=settings.CHANNEL_CONVERSATION_HOURS)
+    return (Ticket.objects.filter(merchant=merchant, channel=channel, status__in=OPEN_STATUSES, updated_at__gte=since)
+            .order_by("-updated_at", "-pk").first())
+
+
+def inbound_process(
+    *, message: InboundMessage, text: str, merchant: Merchant | None, actor: User | None = None,
+    terminal: Terminal | None = None, thread_ticket: Ticket | None = None, attachments: Iterable[CheckedFile] = (),
+) -> Ticket | None:
+    """Add a stored message to a ticket, once: the thread's ticket if it is open and the sender's,
+    else (WeChat, SMS) the conversation's open ticket, else a new one. A message already processed
+    — a concurrent redelivery — answers its ticket and changes nothing."""
+    with transaction.atomic():
+        locked = InboundMessage.objects.select_for_update().get(pk=message.pk)
+        if locked.status != InboundMessage.Status.RECEIVED:
+            return locked.ticket
+        now = timezone.now()
+        ticket = None
+        if (thread_ticket is not None and thread_ticket.status in OPEN_STATUSES
+                and (thread_ticket.merchant_id == (merchant.pk if merchant else None))):
+            ticket = thread_ticket
+        elif merchant is not None and message.channel in CONVERSATION_CHANNELS:
+            ticket = _conversation_ticket(merchant, message.channel, now)
+        if terminal is None and merchant is not None:
+            terminal = terminal_named_in(text, merchant)
+        if ticket is not None:
+            ticket_append_from_channel(ticket=ticket, text=text, channel=message.channel, attachments=attachments,
+                                       sender=message.sender if merchant is None else "")
+            opened = False
+        else:
+            ticket = ticket_open_from_channel(channel=message.channel, text=text, merchant=merchant,
+                                              terminal=terminal, actor=actor, attachments=attachments,
+                                              acknowledge=False)
+            opened = True
+        locked.ticket, locked.merchant = ticket, merchant
+        locked.status, locked.processed_at = InboundMessage.Status.PROCESSED, now
+        locked.save(update_fields=["ticket", "merchant", "status", "processed_at"])
+        if opened and merchant is not None:
+            ticket_acknowledge(ticket=ticket)  # now linked: the answer goes on the thread they wrote on
+    logger.info("inbound message added to a ticket",
+                extra={"channel": message.channel, "inbound_id": message.pk, "ticket_id": ticket.pk})
+    return ticket
+
+
+def inbound_ignore(*, message: InboundMessage, note: str) -> None:
+    """Keep it, but open nothing (auto-replies, bounces, follow events)."""
+    InboundMessage.objects.filter(pk=message.pk, status=InboundMessage.Status.RECEIVED).update(
+        status=InboundMessage.Status.IGNORED, note=note[:300], processed_at=timezone.now())
+
+
+def inbound_fail(*, message: InboundMessage, note: str) -> None:
+    InboundMessage.objects.filter(pk=message.pk, status=InboundMessage.Status.RECEIVED).update(
+        status=InboundMessage.Status.FAILED, note=note[:300], processed_at=timezone.now())
+
+
+def callback_due_at(start: datetime) -> datetime:
+    """A callback's deadline: CALLBACK_TARGET_MINUTES business minutes on the default calendar's
+    working hours and the China working-day calendar (a call missed on Friday at 17:50 is due on
+    Monday morning); plain minutes when no calendar is installed."""
+    clock = business_clock()
+    minutes = settings.CALLBACK_TARGET_MINUTES
+    if clock is None:
+        return start + timedelta(minutes=minutes)
+    due = clock.add_minutes(start, minutes)
+    warn_unknown_years(clock, start, due)
+    return due
+
+
+@transaction.atomic
+def callback_request(*, merchant: Merchant, mobile: str, actor: User | None, at: datetime | None = None) -> CallbackTask:
+    """The merchant asks to be called back (the queue is long): one open request per merchant,
+    due within the callback standard; it joins the agents' callback queue."""
+    at = at or timezone.now()
+    Merchant.objects.select_for_update().filter(pk=merchant.pk).first()  # one request at a time per merchant
+    open_task = CallbackTask.objects.filter(merchant=merchant, status=CallbackTask.Status.OPEN).order_by("pk").first()
+    if open_task is not None:
+        return open_task
+    task = CallbackTask.objects.create(merchant=merchant, mobile=mobile, source=CallbackTask.Source.REQUESTED,
+                                       due_at=callback_due_at(at), created_at=at)
+    contact_inbound_recorded(merchant_id=merchant.pk, channel=InboundChannel.PHONE, at=at)
+    audit_record(actor=actor, action=AuditEntry.Action.CREATE, target=task, summary="callback requested")
+    return task

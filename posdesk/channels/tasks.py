@@ -1,0 +1,26 @@
+"""Thin jobs of the channels: each calls one service of its channel."""
+
+from __future__ import annotations
+
+from celery import shared_task
+
+
+@shared_task(name="posdesk.channels.tasks.mail_fetch_task")
+def mail_fetch_task() -> int:
+    from posdesk.channels.mail.inbox import mail_fetch
+
+    return mail_fetch()
+
+
+@shared_task(name="posdesk.channels.tasks.wechat_process_task")
+def wechat_process_task(inbound_id: int) -> None:
+    from posdesk.channels.wechat.intake import wechat_process
+
+    wechat_process(inbound_id=inbound_id)
+
+
+@shared_task(name="posdesk.channels.tasks.sms_process_task")
+def sms_process_task(inbound_id: int) -> None:
+    from posdesk.channels.sms.intake import sms_process
+
+    sms_process(inbound_id=inbound_id)
