@@ -43,6 +43,10 @@ bench: install
 bench-sla: install
 	$(BIN)/python bench/sla.py
 
+bench-channels: install
+	$(BIN)/python bench/contact.py
+	$(BIN)/python bench/channels.py
+
 lint: install
 	$(BIN)/ruff check posdesk config tests bench
 	$(BIN)/ruff format --check posdesk config tests bench

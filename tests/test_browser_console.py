@@ -34,7 +34,9 @@ def test_agent_works_a_ticket_from_queue_to_resolved(live_server, world, desktop
     snap(page, "console-queue")
 
     # and filters the queue to P1 (htmx swaps the results, the URL follows)
-    page.select_option("#filter-priority", "P1")
+    page.wait_for_load_state("load")  # htmx binds its handlers once the page has loaded (a person is slower)
+    with page.expect_response(lambda answer: "priority=P1" in answer.url and answer.status == 200):
+        page.select_option("#filter-priority", "P1")
     expect(page.locator(f"tr.ticket-row[data-number='{p3.number}']")).to_have_count(0)
     expect(page.locator(f"tr.ticket-row[data-number='{p1.number}']")).to_be_visible()
     expect(page).to_have_url(re.compile(r"priority=P1"))
