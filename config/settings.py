@@ -109,10 +109,7 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     DATABASES["default"]["OPTIONS"] = {
         # WAL lets readers run beside the one writer; IMMEDIATE takes the write lock up front so
         # two writers queue on `timeout` instead of failing with "database is locked".
-        # mmap_size: with several worker processes, each write makes the others re-read the pages
-        # it changed; through a memory map that is a memory read, not a system call
-        "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA foreign_keys=ON; "
-                        f"PRAGMA mmap_size={env.int('POSDESK_SQLITE_MMAP_MB', default=0) * 2**20};",
+        "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA foreign_keys=ON;",
         "transaction_mode": "IMMEDIATE",
         "timeout": 30,
     }
