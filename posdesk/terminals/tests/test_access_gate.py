@@ -68,3 +68,32 @@ def test_terminal_list_finds_by_sn_in_any_case_or_by_tid(world):
     ]
     assert [t.pk for t in terminal_list_for_user(world.agent, q=world.terminal.tid)] == [world.terminal.pk]
     assert list(terminal_list_for_user(world.merchant_user, q=world.other_terminal.tid)) == []
+
+
+@pytest.mark.parametrize("lookup", ["terminal_id", "sn", "tid"])
+def test_the_desk_lookup_gives_the_terminal_with_its_model_merchant_and_district(world, lookup):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    value = {"terminal_id": world.terminal.pk, "sn": world.terminal.sn, "tid": world.terminal.tid}[lookup]
+    stored = Terminal.objects.select_related("model", "merchant__district").get(pk=world.terminal.pk)
+    with CaptureQueriesContext(connection) as queries:
+        terminal = terminal_get_for_user(world.agent, **{lookup: value})
+        # then everything the callers read comes with it, in one query
+        seen = (terminal.pk, terminal.sn, terminal.tid, terminal.warranty_end, terminal.model.pk, terminal.model.name,
+                terminal.merchant.pk, terminal.merchant.mid, terminal.merchant.district.code)
+    assert len(queries) == 1
+    assert seen == (stored.pk, stored.sn, stored.tid, stored.warranty_end, stored.model.pk, stored.model.name,
+                    stored.merchant.pk, stored.merchant.mid, stored.merchant.district.code)
+
+
+def test_the_desk_lookup_of_an_unknown_or_absurd_terminal_is_not_found(world):
+    for lookup in ({"sn": "NOPE0000"}, {"tid": "99999999"}, {"terminal_id": 2**70}, {"terminal_id": -1}, {}):
+        with pytest.raises(NotFound):
+            terminal_get_for_user(world.agent, **lookup)
+
+
+def test_an_unbound_terminal_comes_without_a_merchant(world):
+    world.terminal.merchant = None
+    world.terminal.save(update_fields=["merchant"])
+    assert terminal_get_for_user(world.supervisor, sn=world.terminal.sn).merchant is None
