@@ -230,6 +230,7 @@ CELERY_BEAT_SCHEDULE = {
 # how an answer to a ticket reaches the merchant (e-mail thread, WeChat, else SMS): channels decide
 TICKET_REPLY_ROUTER = "posdesk.channels.replies.reply_route"
 CELERY_BEAT_SCHEDULE["mail-fetch"] = {"task": "posdesk.channels.tasks.mail_fetch_task", "schedule": 60.0}
+CELERY_BEAT_SCHEDULE["inbound-sweep"] = {"task": "posdesk.channels.tasks.inbound_sweep_task", "schedule": 60.0}
 
 # --- channels (C3) ------------------------------------------------------------------------
 # e-mail in: an IMAP mailbox polled every minute (empty host: e-mail intake off)

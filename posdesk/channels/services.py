@@ -171,3 +171,17 @@ def callback_request(*, merchant: Merchant, mobile: str, actor: User | None, at:
     contact_inbound_recorded(merchant_id=merchant.pk, channel=InboundChannel.PHONE, at=at)
     audit_record(actor=actor, action=AuditEntry.Action.CREATE, target=task, summary="callback requested")
     return task
+
+
+# WeChat and SMS messages are processed by a job started after they are stored; if that job never
+# ran (a worker down, a crash), the sweep starts it again — nothing accepted is left behind
+SWEPT_CHANNELS = (InboundChannel.WECHAT, InboundChannel.SMS)
+SWEEP_GRACE = timedelta(minutes=2)
+
+
+def inbound_waiting(*, now: datetime | None = None, limit: int = 500) -> list[tuple[int, str]]:
+    """(id, channel) of stored WeChat and SMS messages still unprocessed after SWEEP_GRACE, oldest first."""
+    before = (now or timezone.now()) - SWEEP_GRACE
+    return list(InboundMessage.objects.filter(status=InboundMessage.Status.RECEIVED, channel__in=SWEPT_CHANNELS,
+                                              received_at__lt=before)
+                .order_by("received_at", "pk").values_list("pk", "channel")[:limit])
