@@ -7,14 +7,8 @@ from django.conf import settings
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
+from posdesk.contact.models import ContactChannel
 from posdesk.core.masking import mask_mobile
-
-
-class InboundChannel(models.TextChoices):
-    EMAIL = "email", _("E-mail")
-    WECHAT = "wechat", _("WeChat")
-    SMS = "sms", _("SMS")
-    PHONE = "phone", _("Phone")
 
 
 class InboundMessage(models.Model):
@@ -28,7 +22,7 @@ class InboundMessage(models.Model):
         IGNORED = "ignored", _("Ignored (auto-reply, bounce, event)")
         FAILED = "failed", _("Failed")
 
-    channel = models.CharField(_("channel"), max_length=10, choices=InboundChannel.choices)
+    channel = models.CharField(_("channel"), max_length=10, choices=ContactChannel.choices)
     provider_id = models.CharField(_("provider's id"), max_length=255)
     sender = models.CharField(_("sender"), max_length=255, blank=True)  # address, openid or mobile
     subject = models.CharField(_("subject"), max_length=255, blank=True)

@@ -15,7 +15,8 @@ from django.utils import timezone
 from posdesk.accounts.models import User
 from posdesk.audit.models import AuditEntry
 from posdesk.audit.services import audit_record
-from posdesk.channels.models import CallbackTask, InboundChannel, InboundMessage
+from posdesk.channels.models import CallbackTask, InboundMessage
+from posdesk.contact.models import ContactChannel
 from posdesk.contact.services import contact_inbound_recorded
 from posdesk.core.identifiers import normalise_mobile
 from posdesk.core.taxonomy import OPEN_STATUSES
@@ -30,7 +31,7 @@ logger = logging.getLogger("posdesk.channels")
 
 # on WeChat and SMS a merchant writes in several short messages: within this time they go to the
 # same open ticket instead of each opening one
-CONVERSATION_CHANNELS = frozenset({InboundChannel.WECHAT, InboundChannel.SMS})
+CONVERSATION_CHANNELS = frozenset({ContactChannel.WECHAT, ContactChannel.SMS})
 
 
 def inbound_store(
@@ -56,9 +57,9 @@ def contacts_for_sender(channel: str, sender: str) -> list[MerchantContact]:
     """The merchants' contacts this sender is (by e-mail address, WeChat openid or mobile)."""
     contacts = MerchantContact.objects.select_related("merchant", "user").filter(
         merchant__status=Merchant.Status.ACTIVE)
-    if channel == InboundChannel.EMAIL:
+    if channel == ContactChannel.EMAIL:
         found = contacts.filter(email__iexact=sender.strip()) if sender.strip() else contacts.none()
-    elif channel == InboundChannel.WECHAT:
+    elif channel == ContactChannel.WECHAT:
         found = contacts.filter(wechat_openid=sender) if sender else contacts.none()
     else:
         mobile = normalise_mobile(sender)
@@ -97,9 +98,11 @@ def _conversation_ticket(merchant: Merchant, channel: str, now: datetime) -> Tic
 def inbound_process(
     *, message: InboundMessage, text: str, merchant: Merchant | None, actor: User | None = None,
     terminal: Terminal | None = None, thread_ticket: Ticket | None = None, attachments: Iterable[CheckedFile] = (),
+    acknowledgement_note: str = "",
 ) -> Ticket | None:
     """Add a stored message to a ticket, once: the thread's ticket if it is open and the sender's,
-    else (WeChat, SMS) the conversation's open ticket, else a new one. A message already processed
+    else (WeChat, SMS) the conversation's open ticket, else a new one, whose acknowledgement carries
+    `acknowledgement_note` (the queue's wait, for instance). A message already processed
     — a concurrent redelivery — answers its ticket and changes nothing."""
     with transaction.atomic():
         locked = InboundMessage.objects.select_for_update().get(pk=message.pk)
@@ -127,7 +130,8 @@ def inbound_process(
         locked.status, locked.processed_at = InboundMessage.Status.PROCESSED, now
         locked.save(update_fields=["ticket", "merchant", "status", "processed_at"])
         if opened and merchant is not None:
-            ticket_acknowledge(ticket=ticket)  # now linked: the answer goes on the thread they wrote on
+            # now linked: the answer goes on the thread they wrote on
+            ticket_acknowledge(ticket=ticket, note=acknowledgement_note)
     logger.info("inbound message added to a ticket",
                 extra={"channel": message.channel, "inbound_id": message.pk, "ticket_id": ticket.pk})
     return ticket
@@ -168,14 +172,14 @@ def callback_request(*, merchant: Merchant, mobile: str, actor: User | None, at:
         return open_task
     task = CallbackTask.objects.create(merchant=merchant, mobile=mobile, source=CallbackTask.Source.REQUESTED,
                                        due_at=callback_due_at(at), created_at=at)
-    contact_inbound_recorded(merchant_id=merchant.pk, channel=InboundChannel.PHONE, at=at)
+    contact_inbound_recorded(merchant_id=merchant.pk, channel=ContactChannel.PHONE, at=at)
     audit_record(actor=actor, action=AuditEntry.Action.CREATE, target=task, summary="callback requested")
     return task
 
 
 # WeChat and SMS messages are processed by a job started after they are stored; if that job never
 # ran (a worker down, a crash), the sweep starts it again — nothing accepted is left behind
-SWEPT_CHANNELS = (InboundChannel.WECHAT, InboundChannel.SMS)
+SWEPT_CHANNELS = (ContactChannel.WECHAT, ContactChannel.SMS)
 SWEEP_GRACE = timedelta(minutes=2)
 
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
@@ -196,11 +196,13 @@ def marketing_consent_record(*, merchant: Merchant, channel: str, how: str, evid
     if how in (ContactSource.PAPER_FORM, ContactSource.PHONE, ContactSource.ADMIN) and not evidence.strip():
         raise field_error("evidence", _("Give the evidence: the form number or call recording."),
                           code="consent_evidence_required")
-    if MarketingConsent.objects.filter(merchant=merchant, channel=channel, withdrawn_at__isnull=True).exists():
-        raise Conflict(_("Consent for this channel is already recorded."), code="consent_exists")
-    consent = MarketingConsent.objects.create(
-        merchant=merchant, channel=channel, how=how, evidence=evidence.strip()[:300],
-        given_at=given_at or timezone.now(), recorded_by=actor if getattr(actor, "pk", None) else None)
+    try:
+        with transaction.atomic():  # one active consent per channel: a second one at the same moment loses
+            consent = MarketingConsent.objects.create(
+                merchant=merchant, channel=channel, how=how, evidence=evidence.strip()[:300],
+                given_at=given_at or timezone.now(), recorded_by=actor if getattr(actor, "pk", None) else None)
+    except IntegrityError:
+        raise Conflict(_("Consent for this channel is already recorded."), code="consent_exists") from None
     _merchant_wish_audit(actor, merchant, f"marketing consent {channel}", {"channel": channel, "how": how})
     return consent
 

@@ -220,10 +220,11 @@ def ticket_append_from_channel(
     return event
 
 
-def ticket_acknowledge(*, ticket: Ticket) -> None:
+def ticket_acknowledge(*, ticket: Ticket, note: str = "") -> None:
     """Tell the merchant their report is taken, with its number (on their own thread when the
-    channel that brought it knows one)."""
-    _notify_merchant(ticket, f"您的报修已受理，工单号 {ticket.number}。可在商户服务平台查看进度。")
+    channel that brought it knows one); `note` is added on a line of its own (the queue's wait)."""
+    body = f"您的报修已受理，工单号 {ticket.number}。可在商户服务平台查看进度。"
+    _notify_merchant(ticket, f"{body}\n{note}" if note else body)
 
 
 def _ticket_write(

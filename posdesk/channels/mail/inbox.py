@@ -25,7 +25,7 @@ from imap_tools.mailbox import BaseMailBox
 from imap_tools.utils import check_command_status
 
 from posdesk.channels.mail.parsing import InboundMail, parse_mail
-from posdesk.channels.models import InboundChannel, InboundMessage
+from posdesk.channels.models import InboundMessage
 from posdesk.channels.services import (
     contacts_for_sender,
     inbound_ignore,
@@ -33,6 +33,7 @@ from posdesk.channels.services import (
     inbound_store,
     merchant_of,
 )
+from posdesk.contact.models import ContactChannel
 from posdesk.core.errors import ValidationFailed
 from posdesk.core.masking import mask_email
 from posdesk.core.taxonomy import OPEN_STATUSES
@@ -171,7 +172,7 @@ def _store_unseen(box: BaseMailBox, *, limit: int) -> int:
                                                  .get("UIDVALIDITY", ""))
                 provider_id = f"imap:{uidvalidity}:{fetched.uid}"
             _message, created = inbound_store(
-                channel=InboundChannel.EMAIL, provider_id=provider_id, payload=raw, sender=mail.from_address,
+                channel=ContactChannel.EMAIL, provider_id=provider_id, payload=raw, sender=mail.from_address,
                 subject=mail.subject, text=mail.body_text)
             new += created
             if fetched.uid:
@@ -179,7 +180,7 @@ def _store_unseen(box: BaseMailBox, *, limit: int) -> int:
     finally:
         _mark_seen(box, stored_uids)
     if new:
-        logger.info("e-mails stored", extra={"channel": InboundChannel.EMAIL, "count": new})
+        logger.info("e-mails stored", extra={"channel": ContactChannel.EMAIL, "count": new})
     return new
 
 
@@ -192,7 +193,7 @@ def _mark_seen(box: BaseMailBox, uids: list[str]) -> None:
 
 def _process_received(*, limit: int) -> None:
     waiting = InboundMessage.objects.filter(
-        channel=InboundChannel.EMAIL, status=InboundMessage.Status.RECEIVED)
+        channel=ContactChannel.EMAIL, status=InboundMessage.Status.RECEIVED)
     for message in waiting.order_by("received_at", "pk")[:limit]:
         try:
             mail_process(message)
@@ -219,7 +220,7 @@ def mail_process(message: InboundMessage) -> Ticket | None:
     if sender and sender == _our_address():
         inbound_ignore(message=message, note="sent from our own address")
         return None
-    contacts = contacts_for_sender(InboundChannel.EMAIL, sender)
+    contacts = contacts_for_sender(ContactChannel.EMAIL, sender)
     merchant, actor = merchant_of(contacts, f"{mail.subject}\n{mail.body_text}")
     thread_ticket = _thread_ticket(mail, merchant=merchant, sender=sender)
     text = _ticket_text(mail, threaded=thread_ticket is not None and thread_ticket.status in OPEN_STATUSES)
@@ -278,7 +279,7 @@ def _thread_ticket(mail: InboundMail, *, merchant: Merchant | None, sender: str)
     candidates: list[Ticket | None] = []
     if ids:
         earlier_mail = InboundMessage.objects.filter(
-            channel=InboundChannel.EMAIL, provider_id__in=ids, ticket__isnull=False)
+            channel=ContactChannel.EMAIL, provider_id__in=ids, ticket__isnull=False)
         earlier = dict(earlier_mail.values_list("provider_id", "ticket_id"))
         ours = _our_mail_tickets(ids)
         for message_id in ids:  # nearest first
@@ -327,4 +328,4 @@ def _may_write_into(ticket: Ticket, *, merchant: Merchant | None, sender: str) -
     if ticket.merchant_id is not None or not sender:
         return False
     return InboundMessage.objects.filter(
-        ticket=ticket, channel=InboundChannel.EMAIL, sender__iexact=sender).exists()
+        ticket=ticket, channel=ContactChannel.EMAIL, sender__iexact=sender).exists()

@@ -12,7 +12,8 @@ from posdesk.channels.mail.parsing import (
     normalise_message_id,
     parse_mail,
 )
-from posdesk.channels.models import InboundChannel, InboundMessage
+from posdesk.channels.models import InboundMessage
+from posdesk.contact.models import ContactChannel
 from posdesk.outbox.models import OutboxMessage
 from posdesk.tickets.models import Ticket
 from posdesk.tickets.services import ReplyRoute
@@ -27,10 +28,10 @@ def reply_route(ticket: Ticket) -> ReplyRoute | None:
     reply to it (In-Reply-To / References, "Re: [T…]" subject), under a Message-ID of our own that
     the intake recognises when they answer. None when the ticket has no processed inbound e-mail
     (the ticket service then texts the merchant)."""
-    if ticket.channel != InboundChannel.EMAIL:
+    if ticket.channel != ContactChannel.EMAIL:
         return None
     latest = (
-        InboundMessage.objects.filter(ticket=ticket, channel=InboundChannel.EMAIL,
+        InboundMessage.objects.filter(ticket=ticket, channel=ContactChannel.EMAIL,
                                       status=InboundMessage.Status.PROCESSED)
         .exclude(sender="").order_by("-received_at", "-pk").first()
     )
@@ -41,7 +42,7 @@ def reply_route(ticket: Ticket) -> ReplyRoute | None:
                                  subject=mail.subject or latest.subject)
     headers = {"Message-ID": new_message_id(settings.MAIL_DOMAIN)}
     headers.update({name: thread[name] for name in ("In-Reply-To", "References") if name in thread})
-    return ReplyRoute(channel=InboundChannel.EMAIL, recipient=latest.sender,
+    return ReplyRoute(channel=ContactChannel.EMAIL, recipient=latest.sender,
                       subject=thread["Subject"][:_SUBJECT_MAX], headers=headers, full_text=True)
 
 

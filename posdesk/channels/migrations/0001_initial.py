@@ -64,7 +64,7 @@ class Migration(migrations.Migration):
             name='InboundMessage',
             fields=[
                 ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('channel', models.CharField(choices=[('email', 'E-mail'), ('wechat', 'WeChat'), ('sms', 'SMS'), ('phone', 'Phone')], max_length=10, verbose_name='channel')),
+                ('channel', models.CharField(choices=[('sms', 'SMS'), ('email', 'E-mail'), ('wechat', 'WeChat'), ('phone', 'Phone')], max_length=10, verbose_name='channel')),
                 ('provider_id', models.CharField(max_length=255, verbose_name="provider's id")),
                 ('sender', models.CharField(blank=True, max_length=255, verbose_name='sender')),
                 ('subject', models.CharField(blank=True, max_length=255, verbose_name='subject')),

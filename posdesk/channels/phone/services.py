@@ -15,10 +15,11 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from posdesk.accounts.models import User
-from posdesk.channels.models import CallbackTask, CallRecord, InboundChannel, InboundMessage
+from posdesk.channels.models import CallbackTask, CallRecord, InboundMessage
 from posdesk.channels.selectors import ensure_desk
 from posdesk.channels.services import callback_due_at, contacts_for_sender, inbound_store, merchant_of
 from posdesk.contact.decision import Purpose
+from posdesk.contact.models import ContactChannel
 from posdesk.contact.services import contact_call_logged, contact_inbound_recorded
 from posdesk.core.errors import Conflict, field_error
 from posdesk.core.identifiers import normalise_mobile
@@ -68,7 +69,7 @@ def _locked_call(*, call_id: str, number: str, at: datetime) -> tuple[CallRecord
     record = CallRecord.objects.select_for_update().filter(call_id=call_id).first()
     if record is not None:
         return record, False
-    merchant, _user = merchant_of(contacts_for_sender(InboundChannel.PHONE, number), "")
+    merchant, _user = merchant_of(contacts_for_sender(ContactChannel.PHONE, number), "")
     try:
         with transaction.atomic():  # a savepoint: another event of this call may create it first
             record = CallRecord.objects.create(
@@ -78,7 +79,7 @@ def _locked_call(*, call_id: str, number: str, at: datetime) -> tuple[CallRecord
         return CallRecord.objects.select_for_update().get(call_id=call_id), False
     if merchant is not None:
         # they tried to reach us: a service reply (the callback, an SMS) within the window may go
-        contact_inbound_recorded(merchant_id=merchant.pk, channel=InboundChannel.PHONE, at=at)
+        contact_inbound_recorded(merchant_id=merchant.pk, channel=ContactChannel.PHONE, at=at)
     return record, True
 
 
@@ -150,7 +151,7 @@ def call_event_record(
     if timezone.is_naive(at):
         raise field_error("at", _("Give the time with its zone (ISO 8601)."), code="invalid_time")
     number = _caller_number(caller)
-    message, _new = inbound_store(channel=InboundChannel.PHONE, provider_id=f"{call_id}:{event}",
+    message, _new = inbound_store(channel=ContactChannel.PHONE, provider_id=f"{call_id}:{event}",
                                   payload=payload, sender=number)
     with transaction.atomic():
         # the claim: one UPDATE that only the first of concurrent twins gets a row from (it waits on

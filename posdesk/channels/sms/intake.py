@@ -10,7 +10,7 @@ from functools import partial
 
 from django.db import transaction
 
-from posdesk.channels.models import InboundChannel, InboundMessage
+from posdesk.channels.models import InboundMessage
 from posdesk.channels.services import (
     contacts_for_sender,
     inbound_fail,
@@ -45,7 +45,7 @@ def sms_inbound_receive(*, body: bytes) -> list[InboundMessage]:
     stored = []
     for reply, raw_item in zip(replies, raw_items, strict=True):
         message, _created = inbound_store(
-            channel=InboundChannel.SMS, provider_id=reply.provider_message_id, sender=reply.mobile,
+            channel=ContactChannel.SMS, provider_id=reply.provider_message_id, sender=reply.mobile,
             text=reply.text, at=reply.received_at,
             payload=json.dumps(raw_item, ensure_ascii=False).encode("utf-8"),
         )
@@ -57,7 +57,7 @@ def sms_inbound_receive(*, body: bytes) -> list[InboundMessage]:
 
 def sms_process(*, inbound_id: int) -> None:
     """Process one stored SMS reply, once (a second call changes nothing)."""
-    message = InboundMessage.objects.get(pk=inbound_id, channel=InboundChannel.SMS)
+    message = InboundMessage.objects.get(pk=inbound_id, channel=ContactChannel.SMS)
     if message.status != InboundMessage.Status.RECEIVED:
         return
     if is_unsubscribe(message.text):
@@ -66,7 +66,7 @@ def sms_process(*, inbound_id: int) -> None:
     if not message.text.strip():
         inbound_ignore(message=message, note="empty reply")
         return
-    merchant, user = merchant_of(contacts_for_sender(InboundChannel.SMS, message.sender), message.text)
+    merchant, user = merchant_of(contacts_for_sender(ContactChannel.SMS, message.sender), message.text)
     try:
         inbound_process(message=message, text=message.text, merchant=merchant, actor=user)
     except ApplicationError as exc:  # e.g. a text over the ticket's limit: kept, shown as failed

@@ -9,7 +9,7 @@ import logging
 from django.db import transaction
 from django.utils import timezone
 
-from posdesk.channels.models import InboundChannel, InboundMessage, WeChatBinding
+from posdesk.channels.models import InboundMessage, WeChatBinding
 from posdesk.channels.services import (
     contacts_for_sender,
     inbound_fail,
@@ -26,7 +26,6 @@ from posdesk.core.errors import ApplicationError
 from posdesk.merchants.models import MerchantContact
 from posdesk.outbox.models import OutboxMessage
 from posdesk.outbox.services import outbox_enqueue
-from posdesk.tickets.models import Ticket, TicketEvent
 from posdesk.tickets.selectors import queue_wait_estimate
 
 logger = logging.getLogger("posdesk.channels")
@@ -56,7 +55,7 @@ def pushed_text(pushed: PushedMessage) -> str:
 def wechat_process(*, inbound_id: int) -> None:
     """Act on one stored push, once: the stored row is locked and must still be `received`, so a
     task run twice (a redelivery kicks it again) does nothing the second time."""
-    message = InboundMessage.objects.filter(pk=inbound_id, channel=InboundChannel.WECHAT).first()
+    message = InboundMessage.objects.filter(pk=inbound_id, channel=ContactChannel.WECHAT).first()
     if message is None or message.status != InboundMessage.Status.RECEIVED:
         return
     try:
@@ -97,7 +96,7 @@ def _event(message: InboundMessage, pushed: PushedMessage) -> None:
     if pushed.event != "subscribe":
         inbound_ignore(message=message, note=f"event {pushed.event or ''}")
         return
-    contacts = contacts_for_sender(InboundChannel.WECHAT, pushed.from_user)
+    contacts = contacts_for_sender(ContactChannel.WECHAT, pushed.from_user)
     if contacts:  # followed again after unfollowing: the binding is still there
         _answer_merchant(contacts[0], pushed.from_user, WELCOME_BACK)
     else:
@@ -107,7 +106,7 @@ def _event(message: InboundMessage, pushed: PushedMessage) -> None:
 
 def _merchant_wrote(message: InboundMessage, pushed: PushedMessage) -> None:
     openid, text = pushed.from_user, pushed_text(pushed)
-    contacts = contacts_for_sender(InboundChannel.WECHAT, openid)
+    contacts = contacts_for_sender(ContactChannel.WECHAT, openid)
     if not contacts:
         answer = wechat_binding_answer(openid=openid, text=text) if pushed.msg_type == "text" else INSTRUCTIONS
         _answer_follower(openid, answer)
@@ -123,37 +122,25 @@ def _merchant_wrote(message: InboundMessage, pushed: PushedMessage) -> None:
         inbound_ignore(message=message, note="empty message")
         return
     merchant, actor = merchant_of(contacts, text)
-    ticket = inbound_process(message=message, text=text, merchant=merchant, actor=actor)
+    ticket = inbound_process(message=message, text=text, merchant=merchant, actor=actor,
+                             acknowledgement_note=_queue_wait_note())
     if ticket is None:
         return
     if merchant is None:
         # an unidentified ticket notifies nobody; the follower still learns its number
         _answer_follower(openid, UNIDENTIFIED_ACK % {"number": ticket.number})
-    elif _opened_now(ticket):
-        _add_queue_wait(ticket)
 
 
-def _opened_now(ticket: Ticket) -> bool:
-    # inbound_process either opens a ticket or appends the message to one as a reply
-    return not TicketEvent.objects.filter(ticket=ticket, kind=TicketEvent.Kind.REPLY).exists()
-
-
-def _add_queue_wait(ticket: Ticket) -> None:
-    """The ticket service's acknowledgement ("已受理，工单号 …"), still in this transaction's
-    outbox, also tells the merchant how long the queue is (issue 4 §8)."""
+def _queue_wait_note() -> str:
+    """How long the queue is, for the acknowledgement of a new ticket (issue 4 §8)."""
     wait = queue_wait_estimate()
     if wait.minutes is None:
-        return
-    acknowledgement = (OutboxMessage.objects.filter(ticket_id=ticket.pk, channel=OutboxMessage.Channel.WECHAT,
-                                                    status=OutboxMessage.Status.PENDING).order_by("pk").first())
-    if acknowledgement is None:  # the contact rules held it back, or it went by SMS
-        return
+        return ""
     if wait.waiting == 0 or wait.minutes == 0:  # nobody was waiting when it was estimated (≤ 1 minute ago)
-        lines = [acknowledgement.body, QUEUE_EMPTY]
+        lines = [QUEUE_EMPTY]
     else:
-        lines = [acknowledgement.body, QUEUE_NOW % {"waiting": wait.waiting, "minutes": wait.minutes}]
+        lines = [QUEUE_NOW % {"waiting": wait.waiting, "minutes": wait.minutes}]
     if wait.minutes >= LONG_WAIT_MINUTES:
         lines.append(QUEUE_LONG)
-    acknowledgement.body = "\n".join(lines)
-    acknowledgement.save(update_fields=["body"])
+    return "\n".join(lines)
 

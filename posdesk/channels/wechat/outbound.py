@@ -9,8 +9,9 @@ from datetime import timedelta
 from django.conf import settings
 from django.utils import timezone
 
-from posdesk.channels.models import InboundChannel, InboundMessage
+from posdesk.channels.models import InboundMessage
 from posdesk.channels.wechat.client import WeChatClient
+from posdesk.contact.models import ContactChannel
 from posdesk.core.taxonomy import Channel
 from posdesk.merchants.models import MerchantContact
 from posdesk.outbox.models import OutboxMessage
@@ -57,7 +58,7 @@ def reply_route(ticket: Ticket) -> ReplyRoute | None:
     if not bound:
         return None
     recent = InboundMessage.objects.filter(
-        channel=InboundChannel.WECHAT, sender__in=bound, received_at__gte=timezone.now() - SERVICE_WINDOW)
+        channel=ContactChannel.WECHAT, sender__in=bound, received_at__gte=timezone.now() - SERVICE_WINDOW)
     # the message being processed is not linked to its new ticket yet: it is the latest of all
     writer = (recent.filter(ticket=ticket).order_by("-received_at", "-pk").values_list("sender", flat=True).first()
               or recent.order_by("-received_at", "-pk").values_list("sender", flat=True).first())

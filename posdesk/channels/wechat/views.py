@@ -18,12 +18,12 @@ from django.utils import timezone
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_http_methods
 
-from posdesk.channels.models import InboundChannel
 from posdesk.channels.services import inbound_store
 from posdesk.channels.tasks import wechat_process_task
 from posdesk.channels.wechat.crypto import WeChatCrypto, WeChatSecurityError, check_signature, check_timestamp
 from posdesk.channels.wechat.intake import TICKET_MESSAGE_TYPES, pushed_text
 from posdesk.channels.wechat.messages import MAX_BODY_BYTES, MalformedMessage, parse_message, text_reply
+from posdesk.contact.models import ContactChannel
 
 logger = logging.getLogger("posdesk.channels")
 
@@ -93,7 +93,7 @@ def _push(request: HttpRequest, token: str, signature: str, timestamp: str, nonc
     except MalformedMessage as exc:
         return _refused(400, exc.reason)
 
-    message, created = inbound_store(channel=InboundChannel.WECHAT, provider_id=pushed.dedupe_key,
+    message, created = inbound_store(channel=ContactChannel.WECHAT, provider_id=pushed.dedupe_key,
                                      sender=pushed.from_user, payload=xml, text=pushed_text(pushed))
     if message.status == message.Status.RECEIVED:
         # a retry of a message whose processing was lost (a broker outage) kicks it again;

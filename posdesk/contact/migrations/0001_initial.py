@@ -36,7 +36,7 @@ class Migration(migrations.Migration):
                 ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
                 ('quiet_start', models.TimeField(default='21:00', verbose_name='quiet hours start')),
                 ('quiet_end', models.TimeField(default='08:00', verbose_name='quiet hours end')),
-                ('reply_window_minutes', models.PositiveIntegerField(default=60, help_text='A service reply within this time after the merchant wrote on the same channel always goes.', verbose_name='reply window (minutes)')),
+                ('reply_window_minutes', models.PositiveIntegerField(default=60, help_text='A service reply within this time after the merchant wrote to us goes at any hour (on another channel, unless they refused it).', verbose_name='reply window (minutes)')),
                 ('updated_at', models.DateTimeField(auto_now=True)),
             ],
             options={

@@ -293,3 +293,22 @@ def test_a_drain_sends_every_fresh_message_once_and_leaves_retries_to_their_time
     # a second drain (another worker) finds nothing left to send
     assert outbox_drain_fresh() == 0
     assert flaky.calls == [m.pk for m in messages]
+
+
+@pytest.mark.django_db
+def test_a_failure_the_provider_calls_final_is_a_dead_letter_at_once(monkeypatch):
+    # given a provider that refuses the message for good (a wrong number: retrying cannot help)
+    class Refused(Exception):
+        retryable = False
+
+    def refuse(message):
+        raise Refused("isv.MOBILE_NUMBER_ILLEGAL")
+
+    monkeypatch.setattr(outbox_services, "_backend", lambda channel: refuse)
+    message = _enqueue()
+    # when it is tried once
+    assert outbox_deliver_one(message_id=message.pk) == S.DEAD
+    # then it waits for a person in the dead letters, not for five more attempts
+    message.refresh_from_db()
+    assert (message.attempts, message.next_attempt_at) == (1, None)
+    assert "MOBILE_NUMBER_ILLEGAL" in message.last_error

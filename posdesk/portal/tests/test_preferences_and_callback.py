@@ -91,7 +91,7 @@ def test_the_home_page_shows_the_wait_and_offers_a_callback_when_it_is_long(worl
     time_machine.move_to(MONDAY_10, tick=False)
     _waiting_tickets(world, 3, MONDAY_10)  # 3 waiting, 2 answered an hour → about 90 minutes
     page = merchant_client.get("/portal/").content.decode()
-    assert "90" in page and 'id="request-callback"' in page
+    assert "预计等待约 90 分钟" in page and 'id="request-callback"' in page
     # when they ask to be called back
     answer = merchant_client.post("/portal/callback/")
     assert answer.status_code == 302
