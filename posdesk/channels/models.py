@@ -168,3 +168,37 @@ class WeChatBinding(models.Model):
 
     def __str__(self) -> str:
         return f"wechat {self.openid[:6]}… → {self.merchant_id or '?'}"
+
+
+class RejectedInbound(models.Model):
+    """One inbound call a channel refused (forged or stale signature, malformed or oversized body,
+    not our account), kept so an admin can see who knocks and why. Nothing else of the call is kept
+    — no InboundMessage, no ticket — and nothing in clear that could be personal data: a digest of
+    the body, its size and, for malformed bodies only, a short masked excerpt. Purged after
+    POSDESK_REJECTED_INBOUND_RETENTION_DAYS."""
+
+    class Reason(models.TextChoices):
+        BAD_SIGNATURE = "bad_signature", _("Missing or forged signature")
+        STALE_TIMESTAMP = "stale_timestamp", _("Stale timestamp (replay)")
+        MALFORMED_BODY = "malformed_body", _("Malformed body (XML, JSON or MIME)")
+        OVERSIZED = "oversized", _("Body too large")
+        UNKNOWN_ACCOUNT = "unknown_account", _("Not addressed to our account")
+
+    channel = models.CharField(_("channel"), max_length=10, choices=ContactChannel.choices)
+    reason = models.CharField(_("reason"), max_length=20, choices=Reason.choices)
+    # the channel's own refusal code (bad_padding, not_a_list, missing_field …): ours, not the sender's
+    code = models.CharField(_("refusal code"), max_length=40, blank=True)
+    status = models.PositiveSmallIntegerField(_("HTTP status answered"), null=True, blank=True)  # e-mail: none
+    remote_addr = models.GenericIPAddressField(_("remote address"), null=True, blank=True)
+    received_at = models.DateTimeField(_("received"))
+    body_bytes = models.PositiveIntegerField(_("body size (bytes)"), default=0)
+    body_sha256 = models.CharField(_("body SHA-256"), max_length=64, blank=True)  # empty: never read
+    excerpt = models.CharField(_("masked excerpt"), max_length=120, blank=True)
+
+    class Meta:
+        verbose_name = _("rejected inbound call")
+        verbose_name_plural = _("rejected inbound calls")
+        indexes = [models.Index(fields=["received_at"], name="rejected_inbound_received_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.channel} {self.reason} {self.received_at:%Y-%m-%d %H:%M:%S}"
