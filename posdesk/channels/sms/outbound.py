@@ -1,10 +1,15 @@
 """SMS out: the outbox's sender for the SMS channel (settings.OUTBOX_BACKENDS["sms"]) and the
 delivery receipts the gateway pushes back for what it sent.
 
+An answer on a ticket the merchant opened or wrote to by SMS goes back by SMS to the number they
+wrote from (`reply_route`, one of settings.TICKET_REPLY_ROUTER's channels).
+
 The provider is chosen by settings.SMS_BACKEND: "local" (the embedded default: one JSON line per
 message in settings.SMS_LOCAL_FILE and a masked log line) or "aliyun" (dysmsapi SendSms with the
-ALIYUN_SMS_* settings). Every message is sent with the reference `outbox-<id>` (Aliyun's OutId), so
-a receipt finds its message even when the answer to SendSms was lost."""
+ALIYUN_SMS_* settings). Every attempt of a message is sent with the reference `outbox-<id>` and the
+message's idempotency key (Aliyun's OutId), so a receipt finds its message even when the answer to
+SendSms was lost, and a provider that honours the key sends a message once however often a dead
+worker's message is handed out again (see providers.py; Aliyun does not)."""
 
 from __future__ import annotations
 
@@ -17,15 +22,39 @@ from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
 from django.db.models import Q
 
+from posdesk.channels.models import InboundMessage
 from posdesk.channels.sms.aliyun import DEFAULT_TIMEOUT, AliyunSmsProvider
 from posdesk.channels.sms.callbacks import DeliveryReceipt
 from posdesk.channels.sms.providers import LocalSmsProvider, SmsError, SmsProvider
+from posdesk.contact.models import ContactChannel
+from posdesk.core.identifiers import normalise_mobile
 from posdesk.core.masking import mask_mobile
 from posdesk.outbox.models import OutboxMessage
+from posdesk.tickets.models import Ticket
+from posdesk.tickets.services import ReplyRoute
 
 logger = logging.getLogger("posdesk.outbox")
 
 REFERENCE_PREFIX = "outbox-"
+SMS_SIGNATURE = "【posdesk】"
+
+
+def reply_route(ticket: Ticket) -> ReplyRoute | None:
+    """Answer an SMS ticket on the thread the merchant wrote on: to the number of the latest SMS
+    the ticket holds (a shop assistant's phone, say, not the owner's primary mobile). Only a sender
+    the ticket's merchant was known by — or an unknown sender an agent has since identified as that
+    merchant — is answered: after an agent moved the ticket to another merchant, the earlier writer
+    gets nothing. None (the ticket service texts the primary mobile) when no such SMS exists."""
+    if ticket.channel != ContactChannel.SMS or ticket.merchant_id is None:
+        return None
+    sender = (
+        InboundMessage.objects.filter(ticket=ticket, channel=ContactChannel.SMS,
+                                      status=InboundMessage.Status.PROCESSED)
+        .filter(Q(merchant_id=ticket.merchant_id) | Q(merchant__isnull=True)).exclude(sender="")
+        .order_by("-received_at", "-pk").values_list("sender", flat=True).first()
+    )
+    mobile = normalise_mobile(sender or "")
+    return ReplyRoute(channel=ContactChannel.SMS, recipient=mobile, body_prefix=SMS_SIGNATURE) if mobile else None
 
 
 def outbox_reference(message_id: int) -> str:
@@ -68,7 +97,9 @@ def deliver_sms(message: OutboxMessage) -> None:
 
     A message the provider already accepted (its id is stored) is not sent again: a worker that
     died between the provider's answer and the outbox marking it sent leaves it claimed, the
-    sweep hands it out again, and the merchant must not get the text twice."""
+    sweep hands it out again, and the merchant must not get the text twice. A worker that died
+    before the id was stored sends again with the same idempotency key, which a provider that
+    honours it answers with the first result instead of a second text."""
     if message.provider_message_id:
         logger.info("sms already accepted by the provider; not sent again",
                     extra={"outbox_id": message.pk, "provider_message_id": message.provider_message_id})
@@ -76,15 +107,16 @@ def deliver_sms(message: OutboxMessage) -> None:
     provider = sms_provider()
     try:
         result = provider.send(mobile=message.recipient, text=message.body,
-                               reference=outbox_reference(message.pk))
+                               reference=outbox_reference(message.pk), idempotency_key=message.idempotency_key)
     except SmsError as exc:
         # The outbox stores str(exc) as last_error: say there whether trying again can help, so an
         # admin looking at a dead letter sees a bad number apart from an outage.
         verdict = "retryable" if exc.retryable else "not retryable, needs a person"
         raise SmsError(f"{verdict} [{exc.provider or provider.name} {exc.code}]: {exc}", code=exc.code,
                        retryable=exc.retryable, provider=exc.provider) from exc
+    message.provider = result.provider[:20]
     message.provider_message_id = result.provider_message_id[:100]
-    message.save(update_fields=["provider_message_id"])
+    message.save(update_fields=["provider", "provider_message_id"])
     logger.info("sms to %s accepted by the provider", mask_mobile(message.recipient),
                 extra={"outbox_id": message.pk, "purpose": message.purpose, "provider": result.provider,
                        "provider_message_id": message.provider_message_id,
@@ -94,7 +126,8 @@ def deliver_sms(message: OutboxMessage) -> None:
 def sms_receipts_record(*, receipts: Iterable[DeliveryReceipt]) -> int:
     """Record the gateway's delivery receipts on the SMS they report: found by the provider's id,
     else by our reference (when the answer to the send was lost, the receipt also tells us the
-    provider's id). Idempotent — a receipt pushed again writes the same values — and a delivered
+    provider's id; the reference is the idempotency key, or `outbox-<id>` for messages sent before
+    there was one). Idempotent — a receipt pushed again writes the same values — and a delivered
     message stays delivered. Receipts for messages we do not know are ignored. Answers how many
     messages a receipt was recorded on."""
     recorded = 0
@@ -104,6 +137,8 @@ def sms_receipts_record(*, receipts: Iterable[DeliveryReceipt]) -> int:
         outbox_id = outbox_id_of(receipt.reference)
         if outbox_id is not None:
             match |= Q(pk=outbox_id, provider_message_id="")
+        elif receipt.reference:  # Aliyun echoes the OutId: the message's idempotency key
+            match |= Q(idempotency_key=receipt.reference, provider_message_id="")
         message = sms.filter(match).order_by("pk").only("pk", "provider_message_id").first()
         if message is None:
             logger.info("sms receipt for an unknown message ignored",
