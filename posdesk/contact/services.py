@@ -4,7 +4,8 @@ outbox in the caller's transaction. Merchants' wishes and consents are written h
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Sequence
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 
 from django.db import IntegrityError, transaction
@@ -14,7 +15,7 @@ from django.utils.translation import gettext_lazy as _
 from posdesk.accounts.models import User
 from posdesk.audit.models import AuditEntry
 from posdesk.audit.services import audit_record
-from posdesk.contact.decision import ContactRequest, Decision, Outcome, Purpose, Reason, decide
+from posdesk.contact.decision import ContactRequest, Decision, Outcome, PastContact, Purpose, Reason, decide
 from posdesk.contact.models import (
     ContactChannel,
     ContactDecision,
@@ -24,12 +25,12 @@ from posdesk.contact.models import (
     ContactSource,
     MarketingConsent,
 )
-from posdesk.contact.selectors import contact_facts, contact_rules
+from posdesk.contact.selectors import contact_facts, contact_facts_many, contact_rules
 from posdesk.core.errors import Conflict, ValidationFailed, field_error
 from posdesk.core.rows import row_insert
 from posdesk.merchants.models import Merchant
 from posdesk.outbox.models import OutboxMessage
-from posdesk.outbox.services import outbox_enqueue
+from posdesk.outbox.services import outbox_enqueue, outbox_enqueue_many
 from posdesk.slas.selectors import is_public_holiday
 
 REASON_TEXT = {
@@ -96,6 +97,83 @@ def contact_request(
     _log(merchant_id=merchant_id, ticket_id=ticket_id, channel=channel, purpose=purpose, decision=decision, at=at,
          actor=actor, message_id=message.pk if message else None, contacted=decision.allowed)
     return ContactResult(decision, message)
+
+
+@dataclass(frozen=True)
+class ContactDraft:
+    """One message of a broadcast (an incident notice, a survey wave, a campaign): to which
+    merchant, on which channel, for what, and what it says."""
+
+    merchant_id: int
+    channel: str
+    purpose: str
+    recipient: str = ""
+    body: str = ""
+    subject: str = ""
+    ticket_id: int | None = None
+    headers: dict[str, str] = field(default_factory=dict)
+
+
+def _check_drafts(drafts: Sequence[ContactDraft]) -> None:
+    for draft in drafts:
+        if draft.channel not in ContactChannel.values or draft.purpose not in ContactPurpose.values:
+            raise ValidationFailed(_("Unknown channel or purpose."), code="invalid_contact")
+
+
+def contact_decide_many(drafts: Sequence[ContactDraft], *, at: datetime | None = None) -> list[Decision]:
+    """The decisions `contact_request_many` makes for these drafts, logged nowhere — each one what
+    `contact_request` would answer if the drafts were sent one by one in this order at `at`: a
+    draft allowed earlier in the batch counts against the caps of the later ones (two marketing
+    messages to one merchant count against each other). The facts of all the batch's merchants are
+    read in a fixed number of statements (`contact_facts_many`)."""
+    _check_drafts(drafts)
+    at = at or timezone.now()
+    rules = contact_rules()
+    requests = [ContactRequest(channel=d.channel, purpose=Purpose(d.purpose), at=at, ticket_id=d.ticket_id)
+                for d in drafts]
+    facts = contact_facts_many(asks=[(d.merchant_id, r.channel, r.purpose) for d, r in zip(drafts, requests, strict=True)],
+                               at=at, rules=rules)
+    decisions = []
+    for draft, request in zip(drafts, requests, strict=True):
+        known = facts[draft.merchant_id]
+        decision = decide(request, known, rules, is_public_holiday)
+        if decision.allowed:  # what contact_request would have logged as a contact before the next one
+            facts[draft.merchant_id] = replace(known, recent=(
+                *known.recent, PastContact(request.purpose, request.channel, at, request.ticket_id)))
+        decisions.append(decision)
+    return decisions
+
+
+@transaction.atomic
+def contact_request_many(drafts: Sequence[ContactDraft], *, at: datetime | None = None,
+                         actor: User | None = None) -> list[ContactResult]:
+    """`contact_request` for a whole broadcast, with the same answers (`contact_decide_many`):
+    the allowed and deferred messages go to the outbox and every decision is logged, in bulk and
+    in one transaction (the caller's, if any), one delivery kick after the commit."""
+    at = at or timezone.now()
+    decisions = contact_decide_many(drafts, at=at)
+    messages: list[OutboxMessage | None] = []
+    for draft, decision in zip(drafts, decisions, strict=True):
+        if decision.outcome == Outcome.DENY:
+            messages.append(None)
+            continue
+        deferred = decision.outcome == Outcome.DEFER
+        messages.append(OutboxMessage(
+            channel=draft.channel, purpose=draft.purpose, recipient=draft.recipient, body=draft.body,
+            subject=draft.subject, ticket_id=draft.ticket_id, merchant_id=draft.merchant_id,
+            next_attempt_at=decision.until if deferred else None, gate_recheck=deferred,
+            headers=draft.headers or {}))
+    outbox_enqueue_many([m for m in messages if m is not None])
+    actor = actor if getattr(actor, "pk", None) else None
+    ContactDecision.objects.bulk_create([
+        ContactDecision(
+            merchant_id=draft.merchant_id, ticket_id=draft.ticket_id, channel=draft.channel, purpose=draft.purpose,
+            outcome=decision.outcome.value, reason=decision.reason.value, until=decision.until,
+            outbox_message_id=message.pk if message else None, contacted=decision.allowed, actor=actor,
+            decided_at=at)
+        for draft, decision, message in zip(drafts, decisions, messages, strict=True)
+    ], batch_size=1000)
+    return [ContactResult(decision, message) for decision, message in zip(decisions, messages, strict=True)]
 
 
 def contact_recheck_for_delivery(message: OutboxMessage, now: datetime) -> tuple[str, datetime | None, str]:

@@ -39,6 +39,17 @@ def outbox_enqueue(
 delivery_kick = CoalescedJob("posdesk.outbox.tasks.outbox_drain")
 
 
+def outbox_enqueue_many(messages: list[OutboxMessage]) -> list[OutboxMessage]:
+    """Write many unsaved messages at once (a broadcast), as `outbox_enqueue` writes one: in the
+    caller's transaction, one delivery kick after the commit if any is not held. Their primary
+    keys are set."""
+    # a slice's parameters stay under PostgreSQL's 65,535 (SQLite: Django slices smaller)
+    OutboxMessage.objects.bulk_create(messages, batch_size=1000)
+    if any(message.next_attempt_at is None for message in messages):
+        transaction.on_commit(delivery_kick)
+    return messages
+
+
 def outbox_drain_fresh(*, batch: int = 200, limit: int = 5000) -> int:
     """Send the messages never tried yet, oldest first, until none is left (or `limit`, after
     which the caller schedules another drain). Each is claimed atomically, so drains running on
