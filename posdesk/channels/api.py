@@ -11,7 +11,7 @@ from django.http import HttpRequest
 from django.utils.translation import gettext_lazy as _
 from ninja import Field, Query, Router, Schema
 from ninja import Status as Answer
-from pydantic import BaseModel
+from pydantic import AwareDatetime, BaseModel
 
 from posdesk.channels import selectors
 from posdesk.channels.models import CallbackTask, CallRecord
@@ -26,6 +26,7 @@ from posdesk.tickets.selectors import ticket_get_for_user
 
 router = Router(tags=["calls"])
 
+MAX_OFFSET = 1_000_000
 OUTCOMES = ", ".join(f"`{code}`" for code in CallRecord.Outcome.values)
 
 
@@ -84,6 +85,26 @@ class CallOut(Out):
     ended_at: datetime | None
 
 
+class CallPage(Out):
+    items: list[CallOut]
+    next_offset: int | None = Field(description="`offset` of the next page; null on the last page")
+    count: int = Field(description="calls matching the filters")
+
+
+class CallbackRef(Out):
+    id: int
+    status: str = Field(description="`open`, `done` or `cancelled`")
+    due_at: datetime
+
+
+class CallDetailOut(CallOut):
+    merchant: MerchantRef | None = Field(description="null: the number is no known contact")
+    ticket: TicketRef | None
+    duration_seconds: int | None = Field(description="from answer to hang-up; null for an unanswered call")
+    recording_url: str = Field(description="the call centre's recording of the call; empty when there is none")
+    callback: CallbackRef | None = Field(description="the callback a missed or abandoned call became")
+
+
 class DecisionOut(Out):
     outcome: str = Field(description="`allow`, `deny` or `defer`")
     reason: str
@@ -137,6 +158,21 @@ def call_out(call: CallRecord) -> dict:
         "mobile": call.masked_mobile, "merchant_id": call.merchant_id, "ticket_id": call.ticket_id,
         "agent": _ref(call.agent), "outcome": call.outcome, "note": call.note, "started_at": call.started_at,
         "answered_at": call.answered_at, "ended_at": call.ended_at,
+    }
+
+
+def call_detail(call: CallRecord) -> dict:
+    try:
+        callback = call.callback
+    except CallbackTask.DoesNotExist:
+        callback = None
+    merchant, ticket = call.merchant, call.ticket
+    return {
+        **call_out(call),
+        "merchant": {"id": merchant.pk, "mid": merchant.mid, "name": merchant.name} if merchant else None,
+        "ticket": {"id": ticket.pk, "number": ticket.number} if ticket else None,
+        "duration_seconds": call.duration_seconds, "recording_url": call.recording_url,
+        "callback": {"id": callback.pk, "status": callback.status, "due_at": callback.due_at} if callback else None,
     }
 
 
@@ -195,6 +231,50 @@ def callback_complete(request: HttpRequest, callback_id: int, payload: CallbackC
         payload=payload.model_dump(mode="json"), produce=produce,
     )
     return Answer(*answer)
+
+
+@router.get(
+    "/calls", response={200: CallPage, **ERRORS}, summary="The call log",
+    description=(
+        "Desk roles: calls in and out, the newest first, of the merchants you may see and of numbers no "
+        "merchant registered. Filter by merchant, ticket, `direction` (`inbound`, `outbound`), `outcome` "
+        "(" + OUTCOMES + "; outcomes are set on calls agents made) and a period of `started_at` "
+        "(`started_from` inclusive, `started_before` exclusive, ISO 8601 with a zone). Numbers are masked. "
+        "Page with `offset` and `limit`; follow `next_offset`."
+    ),
+)
+def call_list(
+    request: HttpRequest,
+    merchant_id: int | None = Query(None, description="the merchant's calls"),
+    ticket_id: int | None = Query(None, description="the calls on a ticket"),
+    direction: str = Query("", description="`inbound` or `outbound`"),
+    outcome: str = Query("", description=OUTCOMES),
+    started_from: AwareDatetime | None = Query(None, description="calls started at or after this moment"),
+    started_before: AwareDatetime | None = Query(None, description="calls started before this moment"),
+    offset: int = Query(0, ge=0, le=MAX_OFFSET),
+    limit: int = Query(50, ge=1, le=200),
+) -> dict:
+    filters = selectors.CallFilters(merchant_id=merchant_id, ticket_id=ticket_id, direction=direction.strip(),
+                                    outcome=outcome.strip(), started_from=started_from,
+                                    started_before=started_before)
+    calls = selectors.call_list_for_user(request.auth, filters)
+    rows = list(calls[offset: offset + limit + 1])
+    return {
+        "items": [call_out(call) for call in rows[:limit]],
+        "next_offset": offset + limit if len(rows) > limit else None,
+        "count": calls.count(),
+    }
+
+
+@router.get(
+    "/calls/{call_record_id}", response={200: CallDetailOut, **ERRORS}, summary="Get a call",
+    description="Desk roles: one call (`call_record_id` is its `id` in the call log, not the call centre's "
+                "`call_id`) with its merchant, ticket, duration, the call centre's recording "
+                "address and the callback it became. The number is masked. 404 `call_not_found` for a call "
+                "you may not see.",
+)
+def call_get(request: HttpRequest, call_record_id: int) -> dict:
+    return call_detail(selectors.call_get_for_user(request.auth, call_pk=call_record_id))
 
 
 @router.post(
