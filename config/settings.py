@@ -218,6 +218,8 @@ OUTBOX_BACKENDS = {
     "sms": "posdesk.channels.sms.outbound.deliver_sms",
     "email": "posdesk.channels.mail.outbound.deliver_email",
     "wechat": "posdesk.channels.wechat.outbound.deliver_wechat",
+    # a callback the contact gate allows joins the agents' callback queue (a call for an agent to make)
+    "phone": "posdesk.channels.phone.callbacks.deliver_callback",
 }
 CONTACT_RULES_TTL_SECONDS = env.int("POSDESK_CONTACT_RULES_TTL_SECONDS", default=60)
 # WeChat and SMS messages from one merchant within this many hours join their open ticket

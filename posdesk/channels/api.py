@@ -54,7 +54,8 @@ class TicketRef(Out):
 
 class CallbackOut(Out):
     id: int
-    status: str = Field(description="`open`, `done` or `cancelled`")
+    status: str = Field(description="`open`, `held` (by the contact rules until a call is allowed), `done` or "
+                                    "`cancelled`")
     mobile: str = Field(description="masked")
     merchant: MerchantRef | None = Field(description="null: the caller's number is no known contact")
     ticket: TicketRef | None = Field(description="the merchant's open ticket when the call came in")
@@ -93,7 +94,8 @@ class CallPage(Out):
 
 class CallbackRef(Out):
     id: int
-    status: str = Field(description="`open`, `done` or `cancelled`")
+    status: str = Field(description="`open`, `held` (by the contact rules until a call is allowed), `done` or "
+                                    "`cancelled`")
     due_at: datetime
 
 
@@ -193,7 +195,9 @@ def _merchants_ticket(request: HttpRequest, merchant_id: int, ticket_id: int | N
 
 @router.get(
     "/callbacks", response={200: list[CallbackOut], **ERRORS}, summary="The callback queue",
-    description="Open callbacks of missed and abandoned calls, the earliest due first (at most 200).",
+    description="Open callbacks of missed and abandoned calls, the earliest due first (at most 200). "
+                "A callback reaches the queue through the contact gate: one the gate defers (a later try "
+                "at night) is `held` and joins when a call is allowed.",
 )
 def callback_list(request: HttpRequest) -> list[dict]:
     return [callback_out(task) for task in selectors.callback_queue_for_user(request.auth)]
@@ -202,7 +206,7 @@ def callback_list(request: HttpRequest) -> list[dict]:
 @router.post(
     "/callbacks/{callback_id}/take", response={200: CallbackOut, **ERRORS}, summary="Take a callback",
     description="The callback becomes yours to call. 409 `callback_taken` when another agent has it, "
-                "`callback_closed` when it is done.",
+                "`callback_closed` when it is done, `callback_held` while the contact rules hold it.",
 )
 def callback_take(request: HttpRequest, callback_id: int) -> dict:
     task = selectors.callback_get_for_user(request.auth, task_id=callback_id)

@@ -106,9 +106,12 @@ class CallRecord(models.Model):
 
 class CallbackTask(models.Model):
     """A missed or abandoned call to return, with its own service standard; agents work the
-    callback queue like tickets."""
+    callback queue like tickets. A callback is an outbound contact: it reaches the queue through
+    the contact gate and the outbox (channels/phone/callbacks.py), and waits `held` while the
+    gate defers it."""
 
     class Status(models.TextChoices):
+        HELD = "held", _("Held by the contact rules")
         OPEN = "open", _("To call back")
         DONE = "done", _("Called back")
         CANCELLED = "cancelled", _("No longer needed")
@@ -132,6 +135,9 @@ class CallbackTask(models.Model):
     created_at = models.DateTimeField(_("created"))
     done_at = models.DateTimeField(null=True, blank=True)
     outcome = models.CharField(_("outcome"), max_length=12, choices=CallRecord.Outcome.choices, blank=True)
+    # the phone message in the outbox that puts the next call in the queue (its backend releases a
+    # held callback); referenced by id: the outbox sits below the channels
+    outbox_message_id = models.BigIntegerField(null=True, blank=True, db_index=True)
 
     class Meta:
         verbose_name = _("callback")

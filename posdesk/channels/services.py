@@ -16,6 +16,7 @@ from posdesk.accounts.models import User
 from posdesk.audit.models import AuditEntry
 from posdesk.audit.services import audit_record
 from posdesk.channels.models import CallbackTask, InboundMessage
+from posdesk.channels.phone.callbacks import callback_gate
 from posdesk.contact.models import ContactChannel
 from posdesk.contact.services import contact_inbound_recorded
 from posdesk.core.identifiers import normalise_mobile
@@ -163,16 +164,20 @@ def callback_due_at(start: datetime) -> datetime:
 
 @transaction.atomic
 def callback_request(*, merchant: Merchant, mobile: str, actor: User | None, at: datetime | None = None) -> CallbackTask:
-    """The merchant asks to be called back (the queue is long): one open request per merchant,
-    due within the callback standard; it joins the agents' callback queue."""
+    """The merchant asks to be called back (the queue is long): one waiting request per merchant,
+    due within the callback standard; it joins the agents' callback queue through the contact gate
+    (an answer to their own request: allowed now)."""
     at = at or timezone.now()
     Merchant.objects.select_for_update().filter(pk=merchant.pk).first()  # one request at a time per merchant
-    open_task = CallbackTask.objects.filter(merchant=merchant, status=CallbackTask.Status.OPEN).order_by("pk").first()
+    open_task = (CallbackTask.objects.filter(merchant=merchant, status__in=(CallbackTask.Status.OPEN,
+                                                                            CallbackTask.Status.HELD))
+                 .order_by("pk").first())
     if open_task is not None:
         return open_task
     task = CallbackTask.objects.create(merchant=merchant, mobile=mobile, source=CallbackTask.Source.REQUESTED,
                                        due_at=callback_due_at(at), created_at=at)
     contact_inbound_recorded(merchant_id=merchant.pk, channel=ContactChannel.PHONE, at=at)
+    callback_gate(task=task, at=at)
     audit_record(actor=actor, action=AuditEntry.Action.CREATE, target=task, summary="callback requested")
     return task
 

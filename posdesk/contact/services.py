@@ -65,6 +65,13 @@ def contact_decide(*, merchant_id: int, channel: str, purpose: str, at: datetime
     return decide(request, facts, rules, is_public_holiday)
 
 
+def _contacted(channel: str, decision: Decision) -> bool:
+    """Whether handing the message to the outbox is the contact itself (what caps and "N times this
+    week" count). A phone message is not: it puts a callback in the agents' queue, and the call an
+    agent then makes is the contact (`contact_call_logged`)."""
+    return decision.allowed and channel != ContactChannel.PHONE
+
+
 def _log(*, merchant_id: int | None, ticket_id: int | None, channel: str, purpose: str, decision: Decision,
          at: datetime, actor: User | None, message_id: int | None, contacted: bool) -> ContactDecision:
     return row_insert(ContactDecision(
@@ -95,7 +102,7 @@ def contact_request(
                                  not_before=decision.until if deferred else None, gate_recheck=deferred,
                                  headers=headers)
     _log(merchant_id=merchant_id, ticket_id=ticket_id, channel=channel, purpose=purpose, decision=decision, at=at,
-         actor=actor, message_id=message.pk if message else None, contacted=decision.allowed)
+         actor=actor, message_id=message.pk if message else None, contacted=_contacted(channel, decision))
     return ContactResult(decision, message)
 
 
@@ -184,7 +191,7 @@ def contact_recheck_for_delivery(message: OutboxMessage, now: datetime) -> tuple
                               at=now, ticket_id=message.ticket_id)
     _log(merchant_id=message.merchant_id, ticket_id=message.ticket_id, channel=message.channel,
          purpose=message.purpose, decision=decision, at=now, actor=None, message_id=message.pk,
-         contacted=decision.allowed)
+         contacted=_contacted(message.channel, decision))
     return decision.outcome.value, decision.until, decision.reason.value
 
 

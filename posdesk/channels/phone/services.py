@@ -16,6 +16,7 @@ from django.utils.translation import gettext_lazy as _
 
 from posdesk.accounts.models import User
 from posdesk.channels.models import CallbackTask, CallRecord, InboundMessage
+from posdesk.channels.phone.callbacks import callback_gate
 from posdesk.channels.selectors import ensure_desk
 from posdesk.channels.services import callback_due_at, contacts_for_sender, inbound_store, merchant_of
 from posdesk.contact.decision import Purpose
@@ -39,6 +40,8 @@ MAX_NUMBER_LENGTH = 20  # CallRecord.mobile
 MAX_NOTE_LENGTH = 500
 # a callback nobody picked up is tried again, up to this many calls in all
 MAX_CALLBACK_ATTEMPTS = 3
+# a callback not worked yet: in the queue, or held there by the contact gate
+WAITING = (CallbackTask.Status.OPEN, CallbackTask.Status.HELD)
 # outcomes after which calling back again makes no sense
 FINAL_OUTCOMES = frozenset({Outcome.REACHED, Outcome.VOICEMAIL, Outcome.WRONG_NUMBER})
 
@@ -116,21 +119,23 @@ def _apply(record: CallRecord, event: str, at: datetime) -> list[str]:
 
 
 def _callback_open(record: CallRecord, missed_at: datetime) -> CallbackTask | None:
-    """One callback per missed call (a repeated or second unanswered event finds the first)."""
+    """One callback per missed call (a repeated or second unanswered event finds the first),
+    handed to the contact gate and the outbox on its way to the queue."""
     if CallbackTask.objects.filter(call=record).exists():
         return None
     try:
         with transaction.atomic():
-            return CallbackTask.objects.create(
+            task = CallbackTask.objects.create(
                 call=record, mobile=record.mobile, merchant=record.merchant, due_at=callback_due_at(missed_at),
                 created_at=timezone.now())
     except IntegrityError:
         return None
+    return callback_gate(task=task)
 
 
 def _callbacks_cancel(record: CallRecord) -> None:
     """The call was answered after all (its events overtook each other): nothing to call back."""
-    CallbackTask.objects.filter(call=record, status=CallbackTask.Status.OPEN).update(
+    CallbackTask.objects.filter(call=record, status__in=WAITING).update(
         status=CallbackTask.Status.CANCELLED, done_at=timezone.now())
 
 
@@ -206,13 +211,20 @@ def _outbound_call(*, agent: User, number: str, merchant_id: int | None, ticket_
         started_at=at, answered_at=at if outcome == Outcome.REACHED else None, ended_at=at)
 
 
+def _check_workable(task: CallbackTask) -> None:
+    if task.status == CallbackTask.Status.HELD:
+        raise Conflict(_("The contact rules hold this callback; it joins the queue when a call is allowed."),
+                       code="callback_held")
+    if task.status != CallbackTask.Status.OPEN:
+        raise Conflict(_("This callback is already closed."), code="callback_closed")
+
+
 @transaction.atomic
 def callback_take(*, task: CallbackTask, agent: User) -> CallbackTask:
     """The agent takes the callback (it is theirs to call now)."""
     ensure_desk(agent)
     locked = CallbackTask.objects.select_for_update().get(pk=task.pk)
-    if locked.status != CallbackTask.Status.OPEN:
-        raise Conflict(_("This callback is already closed."), code="callback_closed")
+    _check_workable(locked)
     if locked.assignee_id not in (None, agent.pk):
         raise Conflict(_("Another agent has taken this callback."), code="callback_taken")
     if locked.assignee_id is None:
@@ -231,8 +243,7 @@ def callback_complete(*, task: CallbackTask, agent: User, outcome: str, note: st
     _check_outcome(outcome)
     note = _check_note(note)
     locked = CallbackTask.objects.select_for_update(of=("self",)).select_related("call").get(pk=task.pk)
-    if locked.status != CallbackTask.Status.OPEN:
-        raise Conflict(_("This callback is already closed."), code="callback_closed")
+    _check_workable(locked)
     now = timezone.now()
     locked.attempts += 1
     ticket_id = locked.call.ticket_id
@@ -248,6 +259,10 @@ def callback_complete(*, task: CallbackTask, agent: User, outcome: str, note: st
         locked.status, locked.done_at = CallbackTask.Status.DONE, now
         fields += ["status", "done_at"]
     locked.save(update_fields=fields)
+    if locked.status == CallbackTask.Status.OPEN:
+        # the next try is another call to the merchant: the gate decides it again (it may hold it
+        # until morning once the merchant's own call is no longer recent)
+        callback_gate(task=locked, at=now)
     return locked
 
 

@@ -96,8 +96,9 @@ def test_a_reply_at_night_is_allowed_as_an_answer_to_the_merchants_own_text(
     # then the gate lets the acknowledgement go now: it answers the message just sent on that channel
     decision = ContactDecision.objects.get()
     assert (decision.channel, decision.outcome, decision.reason) == ("sms", "allow", "reply_to_merchant")
+    assert decision.until is None
     message = OutboxMessage.objects.get(pk=decision.outbox_message_id)
-    assert (message.recipient, message.next_attempt_at) == (ASSISTANT, None)
+    assert (message.recipient, message.gate_recheck) == (ASSISTANT, False)
 
 
 def test_a_ticket_opened_elsewhere_is_still_texted_to_the_primary_mobile(world, open_ticket, time_machine):
