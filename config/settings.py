@@ -221,6 +221,9 @@ OUTBOX_BACKENDS = {
     # a callback the contact gate allows joins the agents' callback queue (a call for an agent to make)
     "phone": "posdesk.channels.phone.callbacks.deliver_callback",
 }
+# a message claimed longer ago than this is taken to have lost its worker and is sent again (with
+# the same idempotency key); keep it above the slowest provider's timeout (Aliyun SMS: 5 s)
+OUTBOX_CLAIM_TIMEOUT_SECONDS = env.int("POSDESK_OUTBOX_CLAIM_TIMEOUT_SECONDS", default=600)
 CONTACT_RULES_TTL_SECONDS = env.int("POSDESK_CONTACT_RULES_TTL_SECONDS", default=60)
 # WeChat and SMS messages from one merchant within this many hours join their open ticket
 CHANNEL_CONVERSATION_HOURS = env.int("POSDESK_CHANNEL_CONVERSATION_HOURS", default=24)

@@ -1,5 +1,14 @@
+import uuid
+
 from django.db import models
 from django.utils.translation import gettext_lazy as _
+
+
+def new_idempotency_key() -> str:
+    """A key no other message has, in this database or any earlier one: an id-based key
+    (`outbox-42`) comes back after a database is recreated, and a provider that still remembers
+    it would answer the new message with the old one's result instead of sending it."""
+    return f"posdesk-{uuid.uuid4().hex}"
 
 
 class OutboxMessage(models.Model):
@@ -47,7 +56,13 @@ class OutboxMessage(models.Model):
     last_error = models.TextField(blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     sent_at = models.DateTimeField(null=True, blank=True)
-    # what the provider said: its id for the message, then the delivery receipt
+    # handed to the provider on every attempt: one that honours it sends a retried message once
+    # even when the worker died after the provider accepted it (channels/sms/providers.py)
+    idempotency_key = models.CharField(
+        max_length=64, unique=True, default=new_idempotency_key, editable=False
+    )
+    # which provider accepted it ("local", "aliyun" …), then its id for the message and the receipt
+    provider = models.CharField(max_length=20, blank=True)
     provider_message_id = models.CharField(max_length=100, blank=True, db_index=True)
     delivered_at = models.DateTimeField(null=True, blank=True)
     delivery_error = models.CharField(max_length=200, blank=True)

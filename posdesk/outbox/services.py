@@ -8,6 +8,7 @@ from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.db import transaction
+from django.db.models import F
 from django.utils import timezone
 from django.utils.module_loading import import_string
 
@@ -74,7 +75,10 @@ def _backoff(attempts: int) -> timedelta:
 
 def outbox_deliver_one(*, message_id: int) -> str:
     """Claim and send one message. The claim is an atomic status update, so a message is sent by
-    one worker even when the on-commit task and the sweep race."""
+    one worker even when the on-commit task and the sweep race. The channel's backend gets the
+    whole row, with its `idempotency_key`, the same on every attempt: a worker killed after the
+    provider accepted the message leaves it claimed, the sweep hands it out again, and a provider
+    that honours the key answers with its first result instead of sending it twice."""
     now = timezone.now()
     claimed = OutboxMessage.objects.filter(pk=message_id, status=OutboxMessage.Status.PENDING).update(
         status=OutboxMessage.Status.SENDING, claimed_at=now
@@ -136,12 +140,10 @@ def _delivery_gate() -> Callable[[OutboxMessage, datetime], tuple[str, datetime 
 
 def outbox_due_ids(*, limit: int = 500) -> list[int]:
     """Pending messages whose time has come (never-tried ones older than a minute, so the sweep
-    does not race the on-commit task), and messages stuck in `sending` for ten minutes."""
+    does not race the on-commit task), and messages claimed longer ago than
+    settings.OUTBOX_CLAIM_TIMEOUT_SECONDS, whose worker died mid-send."""
     now = timezone.now()
-    # A worker that died mid-send leaves its claim behind; after ten minutes it is retried.
-    OutboxMessage.objects.filter(
-        status=OutboxMessage.Status.SENDING, claimed_at__lt=now - timedelta(minutes=10)
-    ).update(status=OutboxMessage.Status.PENDING, next_attempt_at=now)
+    _requeue_abandoned_claims(now)
     fresh = OutboxMessage.objects.filter(
         status=OutboxMessage.Status.PENDING, next_attempt_at__isnull=True,
         created_at__lt=now - timedelta(minutes=1),
@@ -149,6 +151,24 @@ def outbox_due_ids(*, limit: int = 500) -> list[int]:
     retries = OutboxMessage.objects.filter(status=OutboxMessage.Status.PENDING, next_attempt_at__lte=now)
     ids = list(fresh.values_list("pk", flat=True)[:limit]) + list(retries.values_list("pk", flat=True)[:limit])
     return ids
+
+
+def _requeue_abandoned_claims(now: datetime) -> None:
+    """A worker killed mid-send leaves its claim behind. Once the claim is older than any send
+    can take (the setting must exceed the slowest provider's timeout, or a live worker's message
+    is handed out twice), the message is pending again, due at once. The lost attempt counts, so a
+    message that kills every worker it reaches ends as a dead letter instead of looping."""
+    timeout = settings.OUTBOX_CLAIM_TIMEOUT_SECONDS
+    abandoned = OutboxMessage.objects.filter(
+        status=OutboxMessage.Status.SENDING, claimed_at__lt=now - timedelta(seconds=timeout)
+    )
+    note = f"the worker sending it stopped before it finished (claimed over {timeout} s before)"
+    abandoned.filter(attempts__gte=MAX_ATTEMPTS - 1).update(
+        status=OutboxMessage.Status.DEAD, attempts=F("attempts") + 1, last_error=note
+    )
+    abandoned.update(
+        status=OutboxMessage.Status.PENDING, next_attempt_at=now, attempts=F("attempts") + 1, last_error=note
+    )
 
 
 def outbox_retry_dead(*, message: OutboxMessage) -> None:

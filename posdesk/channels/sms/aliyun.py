@@ -12,12 +12,19 @@ signature CT9X0VtwR86fNWSnsc6v8YGOjuE=; the SendSms example with "testSecret",
 zJDF+Lrzhj/ThnlvIToysFRq6t4=).
 
 posdesk sends every service text through one generic template whose single variable `content`
-holds the whole text (TemplateParam `{"content": "…"}`), with OutId = our outbox reference, so
-delivery receipts (see callbacks.py) find the message again.
+holds the whole text (TemplateParam `{"content": "…"}`), with OutId = the outbox message's
+idempotency key (the reference when there is none), so delivery receipts (see callbacks.py) find
+the message again. OutId is Aliyun's "外部流水扩展字段", a free string under 256 characters that
+it only echoes back in receipts.
 
-SendSms is not idempotent (Aliyun's own note): after a timeout the message may have gone out
-anyway. A timeout is still reported as retryable, so the outbox should wait for the delivery
-receipt of that OutId before it resends, or accept a rare duplicate."""
+SendSms is not idempotent, and Aliyun says so (SendSms API reference, 注意事项: 国内短信、国际短信
+及多媒体短信目前均不支持幂等的能力 — "does not support idempotence … implement your own"): it does
+NOT de-duplicate on OutId or anything else. The same key on every attempt lets a receipt and an
+operator tie the attempts together, but a worker killed after Aliyun accepted a message and before
+the outbox marked it sent can still make the merchant get it twice; the exactly-once guarantee of
+the outbox holds for providers that honour the key (`idempotent_sends`), not for this one. A
+timeout is still reported as retryable, so the outbox should wait for the delivery receipt of that
+OutId before it resends, or accept a rare duplicate."""
 
 from __future__ import annotations
 
@@ -103,6 +110,7 @@ def _random_nonce() -> str:
 
 class AliyunSmsProvider:
     name = "aliyun"
+    idempotent_sends = False  # SendSms sends every request it accepts (see the module docstring)
 
     def __init__(
         self,
@@ -127,12 +135,14 @@ class AliyunSmsProvider:
     def __repr__(self) -> str:  # never show the secret in tracebacks or logs
         return f"AliyunSmsProvider(access_key_id={self.access_key_id!r}, endpoint={self.endpoint!r})"
 
-    def signed_params(self, *, mobile: str, text: str, reference: str) -> dict[str, str]:
+    def signed_params(
+        self, *, mobile: str, text: str, reference: str, idempotency_key: str = ""
+    ) -> dict[str, str]:
         params = {
             "AccessKeyId": self.access_key_id,
             "Action": "SendSms",
             "Format": "JSON",
-            "OutId": reference,
+            "OutId": idempotency_key or reference,
             "PhoneNumbers": mobile,
             "RegionId": REGION_ID,
             "SignName": self.sign_name,
@@ -147,7 +157,7 @@ class AliyunSmsProvider:
         params["Signature"] = rpc_signature(params, self._access_key_secret)
         return params
 
-    def send(self, *, mobile: str, text: str, reference: str) -> SendResult:
+    def send(self, *, mobile: str, text: str, reference: str, idempotency_key: str = "") -> SendResult:
         number = normalise_mobile(mobile)
         if not is_mainland_mobile(number):
             # Refused here rather than by a billable round trip; same code as Aliyun's answer.
@@ -163,7 +173,9 @@ class AliyunSmsProvider:
                 "A reference (the outbox id) is required.", code="missing_reference", retryable=False
             )
 
-        params = self.signed_params(mobile=number, text=text, reference=reference)
+        params = self.signed_params(
+            mobile=number, text=text, reference=reference, idempotency_key=idempotency_key
+        )
         # The query is built here, already encoded the documented way, so that the bytes on the
         # wire are exactly the ones that were signed.
         url = (

@@ -106,8 +106,12 @@ def deliver_sms(message: OutboxMessage) -> None:
         return
     provider = sms_provider()
     try:
-        result = provider.send(mobile=message.recipient, text=message.body,
-                               reference=outbox_reference(message.pk), idempotency_key=message.idempotency_key)
+        result = provider.send(
+            mobile=message.recipient,
+            text=message.body,
+            reference=outbox_reference(message.pk),
+            idempotency_key=message.idempotency_key,
+        )
     except SmsError as exc:
         # The outbox stores str(exc) as last_error: say there whether trying again can help, so an
         # admin looking at a dead letter sees a bad number apart from an outage.

@@ -6,25 +6,33 @@ is the industry convention, see shared/data/README.md).
 `send()` returns a `SendResult` only when the provider accepted the message; every failure raises
 `SmsError`, whose `retryable` flag tells the outbox whether to try again (network, timeouts,
 throttling) or to move the message to the dead-letter list (bad number, template, signature,
-credentials, balance)."""
+credentials, balance).
+
+Idempotent sends: the outbox hands every attempt of a message the same `idempotency_key`. A
+provider whose `idempotent_sends` is True answers a key it has accepted before with that first
+result and sends nothing, so a message whose worker died after the provider accepted it (before
+the outbox could mark it sent) still reaches the merchant once. The local provider does; Aliyun
+SendSms does not (see aliyun.py), so with Aliyun such a crash can still send a text twice."""
 
 from __future__ import annotations
 
+import fcntl
 import hashlib
 import json
 import logging
+import os
+import threading
 import unicodedata
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Protocol, runtime_checkable
+from typing import BinaryIO, Protocol, runtime_checkable
 
 from posdesk.core.identifiers import is_mainland_mobile, normalise_mobile
 from posdesk.core.masking import mask_mobile, mask_text
 
 logger = logging.getLogger("posdesk.sms")
-
 
 
 class SmsError(Exception):
@@ -64,10 +72,13 @@ class SendResult:
 @runtime_checkable
 class SmsProvider(Protocol):
     name: str
+    # True when a repeated `idempotency_key` is answered with the first result, nothing sent again
+    idempotent_sends: bool
 
-    def send(self, *, mobile: str, text: str, reference: str) -> SendResult:
-        """Hand one text to the provider for one mobile. `reference` is our outbox id; the
-        provider echoes it in its delivery receipts (Aliyun's `out_id`)."""
+    def send(self, *, mobile: str, text: str, reference: str, idempotency_key: str = "") -> SendResult:
+        """Hand one text to the provider for one mobile. `reference` is our outbox id;
+        `idempotency_key` is the same on every attempt of one message (empty: none). The provider
+        echoes one of them in its delivery receipts (Aliyun's `out_id`: the key when given)."""
         ...
 
 
@@ -158,15 +169,22 @@ class LocalSmsProvider:
     is a data file under the local data folder, not a log.
 
     The id is derived from reference, mobile and text, so a retried outbox message gets the
-    same id and different messages get different ids."""
+    same id and different messages get different ids.
+
+    It honours idempotency keys, like a gateway that de-duplicates: a line sent with a key
+    carries it, and a later send with that key — from this process or another, before or after a
+    restart, since the file is the record — answers the first line's result and writes nothing.
+    Checking and appending happen under an exclusive lock on the file, so two workers sending
+    the same key at once write one line."""
 
     name = "local"
+    idempotent_sends = True
 
     def __init__(self, path: str | Path, *, clock: Callable[[], datetime] = _now_utc) -> None:
         self.path = Path(path)
         self.clock = clock
 
-    def send(self, *, mobile: str, text: str, reference: str) -> SendResult:
+    def send(self, *, mobile: str, text: str, reference: str, idempotency_key: str = "") -> SendResult:
         number = normalise_mobile(mobile)
         if not is_mainland_mobile(number):
             raise SmsError(
@@ -192,11 +210,19 @@ class LocalSmsProvider:
             "reference": reference,
             "sent_at": self.clock().astimezone(UTC).isoformat(),
         }
+        if idempotency_key:
+            line["idempotency_key"] = idempotency_key
+        encoded = (json.dumps(line, ensure_ascii=False) + "\n").encode("utf-8")
         self.path.parent.mkdir(parents=True, exist_ok=True)
         # One write of one line in append mode: concurrent writers (web and worker) do not
         # interleave lines this short.
-        with self.path.open("a", encoding="utf-8") as outbox:
-            outbox.write(json.dumps(line, ensure_ascii=False) + "\n")
+        with self.path.open("a+b") as sent:
+            if idempotency_key:
+                fcntl.flock(sent, fcntl.LOCK_EX)  # released when the file closes
+                first_id = _accepted_keys(self.path).first_id(sent, idempotency_key)
+                if first_id is not None:
+                    return self._repeated(first_id, message_id, idempotency_key, number)
+            sent.write(encoded)
         logger.info(
             "sms %s to %s (reference %s): %s",
             message_id,
@@ -205,6 +231,60 @@ class LocalSmsProvider:
             mask_text(text),
         )
         return SendResult(provider=self.name, provider_message_id=message_id, accepted=True)
+
+    def _repeated(self, first_id: str, message_id: str, idempotency_key: str, number: str) -> SendResult:
+        if first_id != message_id:
+            # the key came with another text, mobile or reference: a caller's bug, not a retry
+            raise SmsError(
+                f"Idempotency key {idempotency_key} was first used for another message ({first_id}).",
+                code="idempotency_key_reused",
+                retryable=False,
+                provider=self.name,
+            )
+        logger.info(
+            "sms %s to %s (key %s) was accepted before; not sent again",
+            first_id,
+            mask_mobile(number),
+            idempotency_key,
+        )
+        return SendResult(provider=self.name, provider_message_id=first_id, accepted=True)
+
+
+class _AcceptedKeys:
+    """The keys in one local SMS file and the id each was first accepted under, read once per
+    process and then only the lines appended since (by this process or any other): a send costs
+    the new lines, not the whole file. Call with the file locked."""
+
+    def __init__(self) -> None:
+        self.first_ids: dict[str, str] = {}
+        self.read_up_to = 0
+        self.inode = -1
+
+    def first_id(self, sent: BinaryIO, key: str) -> str | None:
+        status = os.fstat(sent.fileno())
+        if status.st_ino != self.inode or status.st_size < self.read_up_to:  # replaced or emptied
+            self.first_ids, self.read_up_to, self.inode = {}, 0, status.st_ino
+        sent.seek(self.read_up_to)
+        new = sent.read()
+        complete = new[: new.rfind(b"\n") + 1]  # a line still being written is read next time
+        for raw in complete.splitlines():
+            try:
+                record = json.loads(raw)
+            except ValueError:
+                continue  # not ours to judge; the file is a record, not a database
+            if isinstance(record, dict) and record.get("idempotency_key"):
+                self.first_ids.setdefault(str(record["idempotency_key"]), str(record.get("id", "")))
+        self.read_up_to += len(complete)
+        return self.first_ids.get(key)
+
+
+_accepted_by_path: dict[Path, _AcceptedKeys] = {}
+_accepted_guard = threading.Lock()
+
+
+def _accepted_keys(path: Path) -> _AcceptedKeys:
+    with _accepted_guard:
+        return _accepted_by_path.setdefault(path.resolve(), _AcceptedKeys())
 
 
 def local_message_id(*, mobile: str, text: str, reference: str) -> str:

@@ -331,6 +331,21 @@ def test_the_timestamp_is_sent_in_utc_whatever_zone_the_clock_reports(fake_dysms
     assert fake.accepted[0]["Timestamp"] == "2025-03-04T01:02:03Z"
 
 
+def test_the_idempotency_key_is_sent_as_the_out_id_and_aliyun_does_not_deduplicate_on_it(
+    fake_dysmsapi, loopback_http
+):
+    # given a message sent with its key, and sent again with the same key (a retry)
+    fake, endpoint = fake_dysmsapi
+    provider = make_provider(endpoint, loopback_http)
+    provider.send(mobile="13800138000", text="x", reference="outbox-42", idempotency_key="posdesk-k42")
+    provider.send(mobile="13800138000", text="x", reference="outbox-42", idempotency_key="posdesk-k42")
+
+    # then both requests carry the key as OutId, and both are accepted as two messages: SendSms is
+    # not idempotent (as Aliyun documents), which the fake models
+    assert [seen["OutId"] for seen in fake.accepted] == ["posdesk-k42", "posdesk-k42"]
+    assert provider.idempotent_sends is False
+
+
 def test_every_request_carries_a_fresh_nonce(fake_dysmsapi, loopback_http):
     # given the default nonce source
     fake, endpoint = fake_dysmsapi

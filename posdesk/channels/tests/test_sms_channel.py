@@ -164,7 +164,7 @@ def test_a_local_sms_is_written_to_the_file_and_logged_with_the_mobile_masked(se
     assert all("13812345678" not in repr(vars(record)) for record in caplog.records)
 
 
-def test_an_sms_goes_to_aliyun_with_our_reference_and_aliyuns_id_is_kept(aliyun, fake_dysmsapi):  # noqa: F811
+def test_an_sms_goes_to_aliyun_with_its_idempotency_key_and_aliyuns_id_is_kept(aliyun, fake_dysmsapi):  # noqa: F811
     # given
     fake, endpoint = fake_dysmsapi
     aliyun(endpoint)
@@ -177,9 +177,9 @@ def test_an_sms_goes_to_aliyun_with_our_reference_and_aliyuns_id_is_kept(aliyun,
     message.refresh_from_db()
     assert outcome == S.SENT
     [seen] = fake.accepted
-    assert (seen["PhoneNumbers"], seen["OutId"]) == ("13812345678", f"outbox-{message.pk}")
+    assert (seen["PhoneNumbers"], seen["OutId"]) == ("13812345678", message.idempotency_key)
     assert json.loads(seen["TemplateParam"]) == {"content": "【posdesk】您的工单已受理。"}
-    assert message.provider_message_id == "900619746936498^0"
+    assert (message.provider, message.provider_message_id) == ("aliyun", "900619746936498^0")
 
 
 def test_an_unreachable_gateway_leaves_the_sms_pending_for_a_retry(aliyun):
@@ -273,6 +273,19 @@ def test_a_receipt_finds_an_sms_whose_send_answer_was_lost_by_our_reference(sett
     assert message.delivered_at is not None
     deliver_sms(message)
     assert lines_sent(settings) == []
+
+
+def test_a_receipt_finds_an_sms_whose_send_answer_was_lost_by_its_idempotency_key(settings):
+    # given a message Aliyun accepted under its key (the OutId) though the answer never reached us
+    message = sms_in_outbox()
+    body = body_of([receipt(out_id=message.idempotency_key)])
+
+    # when
+    push(Client(), "sms-aliyun-report", body, signed(body))
+
+    # then
+    message.refresh_from_db()
+    assert (message.provider_message_id, message.delivered_at is not None) == (BIZ_ID, True)
 
 
 def test_a_failed_delivery_is_recorded_with_the_gateways_reason():

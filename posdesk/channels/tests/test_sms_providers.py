@@ -12,6 +12,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from posdesk.channels.sms import providers
 from posdesk.channels.sms.aliyun import AliyunSmsProvider
 from posdesk.channels.sms.providers import (
     LocalSmsProvider,
@@ -21,6 +22,7 @@ from posdesk.channels.sms.providers import (
     is_unsubscribe,
 )
 from posdesk.core.identifiers import normalise_mobile
+from posdesk.core.tests.concurrency import run_together
 
 FROZEN_NOW = datetime(2025, 3, 4, 1, 2, 3, tzinfo=UTC)
 
@@ -106,6 +108,81 @@ def test_the_same_outbox_message_gets_the_same_id_and_different_messages_differe
         other_mobile.provider_message_id,
     }
     assert len(ids) == 4
+
+
+def forget_what_this_process_read():
+    """As after a restart: only the file remembers which keys were accepted."""
+    providers._accepted_by_path.clear()
+
+
+def test_a_repeated_idempotency_key_is_answered_with_the_first_result_without_sending_again(tmp_path):
+    # given a message the local provider accepted under a key
+    outbox = tmp_path / "sms.jsonl"
+    first = LocalSmsProvider(outbox).send(
+        mobile="13800138000", text="工程师明天上午上门", reference="outbox-1", idempotency_key="posdesk-k1"
+    )
+
+    # when the same message comes again with the same key, after a restart
+    forget_what_this_process_read()
+    again = LocalSmsProvider(outbox).send(
+        mobile="+86 138 0013 8000",
+        text="工程师明天上午上门",
+        reference="outbox-1",
+        idempotency_key="posdesk-k1",
+    )
+
+    # then the answer is the first one and the file still holds one message, under its key
+    assert again == first
+    [line] = read_lines(outbox)
+    assert (line["id"], line["idempotency_key"]) == (first.provider_message_id, "posdesk-k1")
+
+
+def test_keys_another_process_wrote_since_are_honoured(tmp_path):
+    # given a provider that has read the file once
+    outbox = tmp_path / "sms.jsonl"
+    provider = LocalSmsProvider(outbox)
+    provider.send(mobile="13800138000", text="A", reference="outbox-1", idempotency_key="posdesk-k1")
+    # when another worker appends a message under another key
+    other = LocalSmsProvider(outbox)
+    forget_what_this_process_read()
+    accepted_there = other.send(
+        mobile="13800138000", text="B", reference="outbox-2", idempotency_key="posdesk-k2"
+    )
+    # then this provider answers that key with the other worker's result
+    again = provider.send(mobile="13800138000", text="B", reference="outbox-2", idempotency_key="posdesk-k2")
+    assert again == accepted_there
+    assert len(read_lines(outbox)) == 2
+
+
+def test_a_key_first_used_for_another_message_is_refused_for_good(tmp_path):
+    provider = LocalSmsProvider(tmp_path / "sms.jsonl")
+    provider.send(mobile="13800138000", text="A", reference="outbox-1", idempotency_key="posdesk-k1")
+    with pytest.raises(SmsError) as refused:
+        provider.send(mobile="13800138000", text="not A", reference="outbox-1", idempotency_key="posdesk-k1")
+    assert (refused.value.code, refused.value.retryable) == ("idempotency_key_reused", False)
+    assert len(read_lines(tmp_path / "sms.jsonl")) == 1
+
+
+def test_workers_sending_one_key_at_the_same_moment_send_it_once(tmp_path):
+    # given one message and eight threads, each with its own provider (own file handle and lock)
+    outbox = tmp_path / "sms.jsonl"
+
+    def send():
+        return LocalSmsProvider(outbox).send(
+            mobile="13800138000", text="A", reference="outbox-1", idempotency_key="posdesk-k1"
+        )
+
+    # when they all send it at once
+    results = run_together(*[send] * 8)
+
+    # then all got the same answer and one line was written
+    assert len(set(results)) == 1 and isinstance(results[0], SendResult)
+    assert len(read_lines(outbox)) == 1
+
+
+def test_the_local_provider_honours_keys_and_aliyun_says_it_does_not():
+    assert LocalSmsProvider.idempotent_sends is True
+    assert AliyunSmsProvider.idempotent_sends is False
 
 
 @pytest.mark.parametrize(

@@ -312,3 +312,82 @@ def test_a_failure_the_provider_calls_final_is_a_dead_letter_at_once(monkeypatch
     message.refresh_from_db()
     assert (message.attempts, message.next_attempt_at) == (1, None)
     assert "MOBILE_NUMBER_ILLEGAL" in message.last_error
+
+
+# --- a worker killed mid-send (the real kill: tests/test_outbox_worker_killed.py) ---------------------
+
+
+@pytest.mark.django_db
+def test_every_message_has_its_own_idempotency_key():
+    first, second = _enqueue(), _enqueue()
+    assert first.idempotency_key.startswith("posdesk-")
+    assert first.idempotency_key != second.idempotency_key
+    assert OutboxMessage.objects.get(pk=first.pk).idempotency_key == first.idempotency_key
+
+
+@pytest.mark.django_db
+def test_every_attempt_hands_the_backend_the_same_idempotency_key(monkeypatch, time_machine):
+    # given a provider that fails once and records the key of every attempt
+    keys: list[str] = []
+
+    def send(message):
+        keys.append(message.idempotency_key)
+        if len(keys) == 1:
+            raise ConnectionError("provider answered 503")
+
+    monkeypatch.setattr(outbox_services, "_backend", lambda channel: send)
+    time_machine.move_to(START, tick=False)
+    message = _enqueue()
+
+    # when it is tried, fails, and is tried again after its back-off
+    outbox_deliver_one(message_id=message.pk)
+    time_machine.move_to(START + timedelta(seconds=31), tick=False)
+    assert outbox_sweep.delay().get() == 1
+
+    # then both attempts carried the message's key
+    message.refresh_from_db()
+    assert message.status == S.SENT
+    assert keys == [message.idempotency_key] * 2
+
+
+@pytest.mark.django_db
+def test_a_claim_older_than_the_configured_timeout_is_handed_out_again_and_the_lost_attempt_counts(
+    provider, settings, time_machine
+):
+    # given a message whose worker died after claiming it (the sweep's timeout is 45 s here)
+    flaky = provider(failures=0)
+    settings.OUTBOX_CLAIM_TIMEOUT_SECONDS = 45
+    time_machine.move_to(START, tick=False)
+    message = _enqueue()
+    OutboxMessage.objects.filter(pk=message.pk).update(status=S.SENDING, claimed_at=START)
+
+    # when the sweep runs before the timeout, then just after it
+    time_machine.move_to(START + timedelta(seconds=44), tick=False)
+    assert message.pk not in outbox_due_ids()
+    time_machine.move_to(START + timedelta(seconds=46), tick=False)
+    assert message.pk in outbox_due_ids()
+
+    # then it is sent, and its record shows the attempt the dead worker made
+    assert outbox_deliver_one(message_id=message.pk) == S.SENT
+    message.refresh_from_db()
+    assert (message.attempts, flaky.calls) == (2, [message.pk])
+    assert "worker sending it stopped" in message.last_error
+
+
+@pytest.mark.django_db
+def test_a_message_that_kills_every_worker_it_reaches_ends_as_a_dead_letter(settings, time_machine):
+    # given a message whose attempts all died with their worker, the last one now
+    settings.OUTBOX_CLAIM_TIMEOUT_SECONDS = 60
+    time_machine.move_to(START, tick=False)
+    message = _enqueue()
+    OutboxMessage.objects.filter(pk=message.pk).update(
+        status=S.SENDING, claimed_at=START, attempts=MAX_ATTEMPTS - 1
+    )
+
+    # when the sweep finds its claim abandoned
+    time_machine.move_to(START + timedelta(minutes=2), tick=False)
+    assert message.pk not in outbox_due_ids()
+
+    # then a person looks at it instead of another worker dying on it
+    message.refresh_from_db()
+    assert (message.status, message.attempts) == (S.DEAD, MAX_ATTEMPTS)
