@@ -155,7 +155,8 @@ class CallbackTask(models.Model):
 class WeChatBinding(models.Model):
     """A WeChat follower (openid) on the way to being, or already, a merchant's contact: they send
     their MID or mobile, we text a one-time code to the merchant's registered mobile, they send the
-    code back in WeChat, and the contact's openid is set."""
+    code back in WeChat, and the contact's openid is set. A follower who runs several shops binds
+    each the same way; `merchant` and `contact` are the binding in progress."""
 
     openid = models.CharField(max_length=64, unique=True)
     merchant = models.ForeignKey("merchants.Merchant", null=True, blank=True, on_delete=models.CASCADE,
@@ -167,6 +168,10 @@ class WeChatBinding(models.Model):
     attempts = models.PositiveSmallIntegerField(default=0)
     bound_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField()
+    # where a report that names no MID, SN or TID goes when the follower has several merchants: the
+    # one they bound, reported for or switched to (by sending its MID) last
+    current_merchant = models.ForeignKey("merchants.Merchant", null=True, blank=True, on_delete=models.SET_NULL,
+                                         related_name="+", verbose_name=_("current merchant"))
 
     class Meta:
         verbose_name = _("WeChat binding")

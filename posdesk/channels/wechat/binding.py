@@ -3,7 +3,12 @@ the right merchant: the follower sends the merchant's MID or a registered mobile
 one-time code to the registered mobile, and the follower sends the code back in WeChat.
 
 Only someone holding the registered phone can finish, and the follower learns no more about a
-merchant than the masked mobile the code went to. Each function answers the text to send back."""
+merchant than the masked mobile the code went to. Each function answers the text to send back.
+
+A follower who runs several shops binds each of them the same way from WeChat (sending the next
+shop's MID or mobile while already bound). Their report goes to the merchant whose MID, SN or TID it
+names, else to the one they used last (`current_merchant`); sending the MID of a shop they bound
+switches to it."""
 
 from __future__ import annotations
 
@@ -36,6 +41,8 @@ MAX_CODE_ATTEMPTS = 5
 RESEND_COOLDOWN = timedelta(seconds=60)
 CODE_RE = re.compile(r"^\d{6}$", re.ASCII)
 _SPACES = re.compile(r"\s+")
+# "绑定 898…" / "bind 898…": what a follower may put before the MID or mobile of the next shop
+_BIND_WORD = re.compile(r"^(?:绑定|bind)[:：]?", re.IGNORECASE)
 
 # What the follower reads (merchants write and read Chinese; outbound texts to them are Chinese,
 # like the ticket service's).
@@ -49,6 +56,9 @@ CODE_WRONG = "验证码不正确，还可以再试 %(left)d 次。"
 CODE_EXHAUSTED = "验证码错误次数过多，已失效。请重新回复商户号或手机号获取新的验证码。"
 BOUND = "绑定成功！现在可以直接在这里描述 POS 机的问题，我们会为「%(merchant)s」开单处理。"
 BOUND_SEVERAL = "绑定成功！现在可以直接在这里描述 POS 机的问题，请在消息中注明商户号或终端号。"
+BOUND_ANOTHER = ("绑定成功！「%(merchant)s」已加入您绑定的商户，之后未注明商户号的报修都记在该商户名下；"
+                 "发送其他已绑定商户的商户号即可切换。")
+SWITCHED = "已切换到「%(merchant)s」（商户号 %(mid)s），之后未注明商户号的报修都记在该商户名下。"
 SMS_CODE = "【posdesk】您正在绑定微信公众号，验证码 %(code)s，10 分钟内有效。如非本人操作，请忽略本短信。"
 
 
@@ -92,6 +102,40 @@ def _contacts_for(identifier: str) -> tuple[list[MerchantContact], Merchant | No
     contacts = list(active.filter(mobile=normalise_mobile(identifier)).order_by("-is_primary", "pk"))
     merchants = {c.merchant_id for c in contacts}
     return contacts, (contacts[0].merchant if len(merchants) == 1 else None)
+
+
+def wechat_bound_follower_answer(*, openid: str, text: str, bound: dict[int, Merchant],
+                                 at: datetime | None = None) -> str | None:
+    """What a follower already bound to `bound` (merchant id → merchant) wrote, when it is about
+    their bindings rather than a fault: the code of a binding in progress confirms it; the MID of
+    a shop they bound switches to it; another MID, or a mobile, starts binding that shop. None: a
+    fault report (a report carries words, not just a number)."""
+    compact = _BIND_WORD.sub("", _normalised(text))
+    if CODE_RE.match(compact):
+        pending = WeChatBinding.objects.filter(openid=openid).exclude(code_digest="").exists()
+        return wechat_binding_confirm(openid=openid, code=compact, at=at) if pending else None
+    if MID_RE.match(compact):
+        for merchant in bound.values():
+            if merchant.mid == compact:
+                wechat_binding_use(openid=openid, merchant=merchant, at=at)
+                return SWITCHED % {"merchant": merchant.name, "mid": merchant.mid}
+        return wechat_binding_start(openid=openid, identifier=compact, at=at)
+    if MOBILE_RE.match(normalise_mobile(compact)):
+        return wechat_binding_start(openid=openid, identifier=compact, at=at)
+    return None
+
+
+def wechat_binding_use(*, openid: str, merchant: Merchant, at: datetime | None = None) -> None:
+    """Remember the merchant the follower reported for or switched to last."""
+    binding, created = WeChatBinding.objects.get_or_create(
+        openid=openid, defaults={"created_at": at or timezone.now(), "current_merchant": merchant})
+    if not created and binding.current_merchant_id != merchant.pk:
+        binding.current_merchant = merchant
+        binding.save(update_fields=["current_merchant"])
+
+
+def wechat_current_merchant_id(openid: str) -> int | None:
+    return WeChatBinding.objects.filter(openid=openid).values_list("current_merchant_id", flat=True).first()
 
 
 @transaction.atomic
@@ -148,6 +192,7 @@ def wechat_binding_confirm(*, openid: str, code: str, at: datetime | None = None
     if not bound:  # the contact or its merchant left since the code was sent
         _spend_code(binding, [])
         return NOT_FOUND
+    bound_before = set(MerchantContact.objects.filter(wechat_openid=openid).values_list("merchant_id", flat=True))
     for target in bound:
         if target.wechat_openid != openid:
             previous = "set" if target.wechat_openid else ""
@@ -158,8 +203,13 @@ def wechat_binding_confirm(*, openid: str, code: str, at: datetime | None = None
                          summary="WeChat follower bound by SMS code",
                          changes={"wechat_openid": [previous or None, "bound"]})
     binding.bound_at = now
-    _spend_code(binding, ["bound_at"])
     merchants = {target.merchant_id: target.merchant for target in bound}
-    if len(merchants) == 1:
-        return BOUND % {"merchant": next(iter(merchants.values())).name}
-    return BOUND_SEVERAL
+    if len(merchants) != 1:
+        _spend_code(binding, ["bound_at"])
+        return BOUND_SEVERAL
+    merchant = next(iter(merchants.values()))
+    binding.current_merchant = merchant  # the shop just bound is the one they mean next
+    _spend_code(binding, ["bound_at", "current_merchant"])
+    if bound_before - {merchant.pk}:
+        return BOUND_ANOTHER % {"merchant": merchant.name}
+    return BOUND % {"merchant": merchant.name}

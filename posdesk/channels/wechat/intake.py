@@ -9,6 +9,7 @@ import logging
 from django.db import transaction
 from django.utils import timezone
 
+from posdesk.accounts.models import User
 from posdesk.channels.models import InboundMessage, WeChatBinding
 from posdesk.channels.services import (
     contacts_for_sender,
@@ -17,13 +18,21 @@ from posdesk.channels.services import (
     inbound_process,
     merchant_of,
 )
-from posdesk.channels.wechat.binding import CODE_TTL, INSTRUCTIONS, is_binding_code, wechat_binding_answer
+from posdesk.channels.wechat.binding import (
+    CODE_TTL,
+    INSTRUCTIONS,
+    is_binding_code,
+    wechat_binding_answer,
+    wechat_binding_use,
+    wechat_bound_follower_answer,
+    wechat_current_merchant_id,
+)
 from posdesk.channels.wechat.messages import InboundMessage as PushedMessage
 from posdesk.channels.wechat.messages import MalformedMessage, parse_message
 from posdesk.contact.models import ContactChannel, ContactPurpose
 from posdesk.contact.services import contact_inbound_recorded, contact_request
 from posdesk.core.errors import ApplicationError
-from posdesk.merchants.models import MerchantContact
+from posdesk.merchants.models import Merchant, MerchantContact
 from posdesk.outbox.models import OutboxMessage
 from posdesk.outbox.services import outbox_enqueue
 from posdesk.tickets.selectors import queue_wait_estimate
@@ -112,6 +121,14 @@ def _merchant_wrote(message: InboundMessage, pushed: PushedMessage) -> None:
         _answer_follower(openid, answer)
         inbound_ignore(message=message, note="follower not bound: binding")
         return
+    if pushed.msg_type == "text":
+        # binding another shop, confirming its code, or switching between the shops they bound
+        answer = wechat_bound_follower_answer(openid=openid, text=text,
+                                              bound={c.merchant_id: c.merchant for c in contacts})
+        if answer is not None:
+            _answer_merchant(contacts[0], openid, answer)
+            inbound_ignore(message=message, note="follower's bindings")
+            return
     if pushed.msg_type == "text" and is_binding_code(text) and WeChatBinding.objects.filter(
             openid=openid, bound_at__gte=timezone.now() - CODE_TTL).exists():
         # the code sent twice: not a fault report
@@ -121,14 +138,28 @@ def _merchant_wrote(message: InboundMessage, pushed: PushedMessage) -> None:
     if not text.strip():
         inbound_ignore(message=message, note="empty message")
         return
-    merchant, actor = merchant_of(contacts, text)
+    merchant, actor = _reported_for(contacts, openid, text)
     ticket = inbound_process(message=message, text=text, merchant=merchant, actor=actor,
                              acknowledgement_note=_queue_wait_note())
     if ticket is None:
         return
+    if merchant is not None:
+        wechat_binding_use(openid=openid, merchant=merchant)
     if merchant is None:
         # an unidentified ticket notifies nobody; the follower still learns its number
         _answer_follower(openid, UNIDENTIFIED_ACK % {"number": ticket.number})
+
+
+def _reported_for(contacts: list[MerchantContact], openid: str, text: str) -> tuple[Merchant | None, User | None]:
+    """The merchant a follower's report is for: theirs if they have one; with several, the one
+    whose MID, SN or TID it names, else the one they reported for or switched to last."""
+    merchant, actor = merchant_of(contacts, text)
+    if merchant is None:
+        current = wechat_current_merchant_id(openid)
+        chosen = next((c for c in contacts if c.merchant_id == current), None)
+        if chosen is not None:
+            return chosen.merchant, chosen.user
+    return merchant, actor
 
 
 def _queue_wait_note() -> str:
