@@ -252,6 +252,8 @@ WECHAT_ENCODING_AES_KEY = env.str("POSDESK_WECHAT_AES_KEY", default="")
 WECHAT_APP_ID = env.str("POSDESK_WECHAT_APP_ID", default="")
 WECHAT_APP_SECRET = env.str("POSDESK_WECHAT_APP_SECRET", default="")
 WECHAT_API_BASE = env.str("POSDESK_WECHAT_API_BASE", default="https://api.weixin.qq.com")
+# the account's original id (原始ID, gh_…): a push to another ToUserName is refused (empty: not checked)
+WECHAT_ACCOUNT_ID = env.str("POSDESK_WECHAT_ACCOUNT_ID", default="")
 # SMS: "local" (the embedded default: a file under the data directory and the log) or "aliyun"
 SMS_LOCAL_FILE = env.str("POSDESK_SMS_LOCAL_FILE", default=str(DATA_DIR / "sms-sent.jsonl"))
 ALIYUN_SMS_ACCESS_KEY_ID = env.str("POSDESK_ALIYUN_SMS_ACCESS_KEY_ID", default="")
@@ -265,6 +267,12 @@ PHONE_WEBHOOK_SECRET = env.str("POSDESK_PHONE_WEBHOOK_SECRET", default="")
 CALLBACK_TARGET_MINUTES = env.int("POSDESK_CALLBACK_TARGET_MINUTES", default=15)
 # the portal offers a callback when the estimated wait for a first answer is at least this long
 PORTAL_CALLBACK_OFFER_MINUTES = env.int("POSDESK_PORTAL_CALLBACK_OFFER_MINUTES", default=10)
+# refused inbound calls (forged, stale, malformed, oversized) are kept this many days for the admin
+REJECTED_INBOUND_RETENTION_DAYS = env.int("POSDESK_REJECTED_INBOUND_RETENTION_DAYS", default=30)
+CELERY_BEAT_SCHEDULE["rejected-inbound-purge"] = {
+    "task": "posdesk.channels.tasks.rejected_inbound_purge_task",
+    "schedule": 3600.0,
+}
 
 # --- outbound messages --------------------------------------------------------------------
 SMS_BACKEND = env.str("POSDESK_SMS_BACKEND", default="local")

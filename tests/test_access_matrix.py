@@ -291,6 +291,8 @@ PAGE_CASES = [
     Case("get", "/healthz", expect(200), openapi_path="healthz"),
     Case("get", "/readyz", expect(200), openapi_path="readyz"),
     Case("get", "/admin/", expect(302, admin=200), openapi_path="admin:index"),
+    Case("get", "/admin/channels/rejectedinbound/", expect(302, admin=200),
+         openapi_path="admin:channels_rejectedinbound_changelist"),
 ]
 
 

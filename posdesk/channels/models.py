@@ -199,7 +199,8 @@ class RejectedInbound(models.Model):
     reason = models.CharField(_("reason"), max_length=20, choices=Reason.choices)
     # the channel's own refusal code (bad_padding, not_a_list, missing_field …): ours, not the sender's
     code = models.CharField(_("refusal code"), max_length=40, blank=True)
-    status = models.PositiveSmallIntegerField(_("HTTP status answered"), null=True, blank=True)  # e-mail: none
+    # none for e-mail, which is not answered
+    status = models.PositiveSmallIntegerField(_("HTTP status answered"), null=True, blank=True)
     remote_addr = models.GenericIPAddressField(_("remote address"), null=True, blank=True)
     received_at = models.DateTimeField(_("received"))
     body_bytes = models.PositiveIntegerField(_("body size (bytes)"), default=0)

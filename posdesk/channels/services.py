@@ -4,7 +4,10 @@ per provider id, even when the provider delivers the same message twice at the s
 
 from __future__ import annotations
 
+import hashlib
+import ipaddress
 import logging
+import threading
 from collections.abc import Iterable
 from datetime import datetime, timedelta
 
@@ -15,11 +18,12 @@ from django.utils import timezone
 from posdesk.accounts.models import User
 from posdesk.audit.models import AuditEntry
 from posdesk.audit.services import audit_record
-from posdesk.channels.models import CallbackTask, InboundMessage
+from posdesk.channels.models import CallbackTask, InboundMessage, RejectedInbound
 from posdesk.channels.phone.callbacks import callback_gate
 from posdesk.contact.models import ContactChannel
 from posdesk.contact.services import contact_inbound_recorded
 from posdesk.core.identifiers import normalise_mobile
+from posdesk.core.masking import mask_excerpt
 from posdesk.core.taxonomy import OPEN_STATUSES
 from posdesk.merchants.models import Merchant, MerchantContact
 from posdesk.slas.selectors import business_clock, warn_unknown_years
@@ -194,3 +198,95 @@ def inbound_waiting(*, now: datetime | None = None, limit: int = 500) -> list[tu
     return list(InboundMessage.objects.filter(status=InboundMessage.Status.RECEIVED, channel__in=SWEPT_CHANNELS,
                                               received_at__lt=before)
                 .order_by("received_at", "pk").values_list("pk", "channel")[:limit])
+
+
+# --- refused calls ------------------------------------------------------------------------------
+
+# A flood of forged calls writes at most this many rows a minute per channel and process (the log
+# line is written for every one); the purge keeps settings.REJECTED_INBOUND_RETENTION_DAYS.
+REJECTIONS_RECORDED_PER_MINUTE = 600
+_rejection_counts: dict[str, tuple[int, int]] = {}  # channel → (minute, rows recorded in it)
+_rejection_counts_lock = threading.Lock()
+
+
+def _rejection_room(channel: str, now: datetime) -> bool:
+    minute = int(now.timestamp()) // 60
+    with _rejection_counts_lock:
+        window, count = _rejection_counts.get(channel, (minute, 0))
+        if window != minute:
+            window, count = minute, 0
+        _rejection_counts[channel] = (window, count + 1)
+    return count < REJECTIONS_RECORDED_PER_MINUTE
+
+
+def _ip_address(value: str | None) -> str | None:
+    try:
+        return str(ipaddress.ip_address((value or "").strip()))
+    except ValueError:
+        return None
+
+
+def inbound_rejection_record(
+    *,
+    channel: str,
+    reason: str,
+    status: int | None,
+    code: str = "",
+    body: bytes | None = None,
+    declared_bytes: int = 0,
+    remote_addr: str | None = None,
+) -> RejectedInbound | None:
+    """Log and record one inbound call a channel refused; nothing else of it is stored. `body` is
+    what was read — None when the call was refused before reading it (oversized), `declared_bytes`
+    then being its announced size; only its size, SHA-256 and, for a malformed body, a masked
+    excerpt are kept. One INSERT, and it never raises: the refusal is answered whatever happens
+    here (a failure is logged; past REJECTIONS_RECORDED_PER_MINUTE the call is only logged)."""
+    now = timezone.now()
+    size = len(body) if body is not None else max(declared_bytes, 0)
+    # the reason and the sizes only: the body may hold merchants' mobiles and texts
+    logger.warning(
+        "inbound call rejected",
+        extra={
+            "channel": channel,
+            "reason": reason,
+            "code": code,
+            "status": status,
+            "bytes": size,
+            "remote_addr": remote_addr,
+        },
+    )
+    if not _rejection_room(channel, now):
+        return None
+    excerpt = mask_excerpt(body) if body and reason == RejectedInbound.Reason.MALFORMED_BODY else ""
+    try:
+        with transaction.atomic():
+            return RejectedInbound.objects.create(
+                channel=channel,
+                reason=reason,
+                code=code[:40],
+                status=status,
+                remote_addr=_ip_address(remote_addr),
+                received_at=now,
+                body_bytes=min(size, 2**31 - 1),
+                body_sha256=hashlib.sha256(body).hexdigest() if body is not None else "",
+                excerpt=excerpt,
+            )
+    except Exception:  # the refusal must be answered; the log line above already tells it
+        logger.exception("rejected inbound call not recorded", extra={"channel": channel, "reason": reason})
+        return None
+
+
+def inbound_rejection_purge(*, now: datetime | None = None, batch: int = 5000) -> int:
+    """Delete the refused calls older than settings.REJECTED_INBOUND_RETENTION_DAYS, a batch at a
+    time so that what a flood left never holds one long transaction. Answers how many."""
+    cutoff = (now or timezone.now()) - timedelta(days=settings.REJECTED_INBOUND_RETENTION_DAYS)
+    purged = 0
+    while True:
+        expired = list(
+            RejectedInbound.objects.filter(received_at__lt=cutoff)
+            .order_by("received_at")
+            .values_list("pk", flat=True)[:batch]
+        )
+        if not expired:
+            return purged
+        purged += RejectedInbound.objects.filter(pk__in=expired).delete()[0]

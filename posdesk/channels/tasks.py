@@ -38,3 +38,11 @@ def inbound_sweep_task() -> int:
     for inbound_id, channel in waiting:
         process[channel](inbound_id=inbound_id)
     return len(waiting)
+
+
+@shared_task(name="posdesk.channels.tasks.rejected_inbound_purge_task")
+def rejected_inbound_purge_task() -> int:
+    """Forget refused inbound calls older than POSDESK_REJECTED_INBOUND_RETENTION_DAYS."""
+    from posdesk.channels.services import inbound_rejection_purge
+
+    return inbound_rejection_purge()

@@ -43,3 +43,22 @@ def mask_email(email: str | None) -> str:
 def mask_text(text: str) -> str:
     """Mask every mainland mobile number inside free text (log lines)."""
     return MOBILE_IN_TEXT.sub(lambda m: f"{m.group(1)}****{m.group(3)}", text)
+
+
+_EMAIL_IN_TEXT = re.compile(r"([A-Za-z0-9._%+-])[A-Za-z0-9._%+-]*@([A-Za-z0-9.-]+)")
+_LONG_TOKEN = re.compile(r"[A-Za-z0-9_#=+/-]{17,}")  # openids, keys, base64: kept as their first 3
+
+
+def mask_excerpt(body: bytes, limit: int = 80) -> str:
+    """The first `limit` characters of a body nobody vouched for, showing its shape and nothing
+    personal: digits become #, any non-ASCII character (Chinese names, addresses, texts) *,
+    e-mail addresses keep their first letter and domain, long tokens (openids) their first 3
+    characters, control characters become a middle dot. For telling XML from JSON from an HTML
+    error page, not for reading what someone wrote."""
+    text = body[: limit * 4].decode("utf-8", "replace")[:limit]
+    text = _EMAIL_IN_TEXT.sub(lambda m: f"{m.group(1)}***@{m.group(2)}", text)
+    text = "".join(
+        "#" if ch.isdigit() else "*" if not ch.isascii() else "·" if not ch.isprintable() else ch
+        for ch in text
+    )
+    return _LONG_TOKEN.sub(lambda m: m.group(0)[:3] + "…", text)

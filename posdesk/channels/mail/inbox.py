@@ -5,12 +5,17 @@ thread or to a new one through the one intake path (channels/services.py).
 Nothing is lost: a message is marked \\Seen only after it is stored, so a crash or an unreachable
 database leaves it unseen for the next fetch; a message fetched twice is stored once (its
 Message-ID is the provider id); a message stored but not yet processed is picked up by the next
-fetch. Auto-replies and bounces are kept but never open a ticket nor get an answer (no loops)."""
+fetch. Auto-replies and bounces are kept but never open a ticket nor get an answer (no loops).
+
+A message over MAX_MAIL_BYTES (never downloaded: its size is asked first) or that is not a MIME
+message at all is refused: recorded as a RejectedInbound (no InboundMessage, no ticket), marked
+\\Seen so it is not refused again at every fetch, and left in the mailbox for whoever reads it."""
 
 from __future__ import annotations
 
 import imaplib
 import logging
+import re
 import ssl
 import threading
 from collections.abc import Iterator
@@ -20,16 +25,17 @@ from email.utils import parseaddr
 from django.conf import settings
 from django.db.models import Q
 from imap_tools import MailBox, MailBoxUnencrypted, MailMessage
-from imap_tools.errors import ImapToolsError, MailboxFlagError
+from imap_tools.errors import ImapToolsError, MailboxFetchError, MailboxFlagError
 from imap_tools.mailbox import BaseMailBox
 from imap_tools.utils import check_command_status
 
-from posdesk.channels.mail.parsing import InboundMail, parse_mail
-from posdesk.channels.models import InboundMessage
+from posdesk.channels.mail.parsing import InboundMail, is_mime_message, parse_mail
+from posdesk.channels.models import InboundMessage, RejectedInbound
 from posdesk.channels.services import (
     contacts_for_sender,
     inbound_ignore,
     inbound_process,
+    inbound_rejection_record,
     inbound_store,
     merchant_of,
 )
@@ -53,6 +59,11 @@ IDLE_RETRY_SECONDS = 30.0
 _FETCH_BULK = 50  # messages per FETCH command: a few round trips, bounded memory
 _IMAP_ERRORS = (OSError, imaplib.IMAP4.error, ImapToolsError)
 _MAX_MERGE_HOPS = 5
+# A mail larger than this is refused unread: six photos of the ticket's 10 MiB limit, base64-encoded,
+# fit; what is larger would only be dropped attachment by attachment after costing the memory.
+MAX_MAIL_BYTES = 80 * 1024 * 1024
+_UID = re.compile(rb"\bUID (\d+)")
+_SIZE = re.compile(rb"\bRFC822\.SIZE (\d+)")
 
 
 class MailboxUnavailable(RuntimeError):
@@ -159,12 +170,39 @@ def _mailbox_session() -> Iterator[BaseMailBox]:
 def _store_unseen(box: BaseMailBox, *, limit: int) -> int:
     """Store the unseen messages (peeking: fetching does not mark them), then mark \\Seen what was
     stored — also when a later message fails, so the stored ones are not fetched again."""
-    stored_uids: list[str] = []
+    stored_uids: list[str] = []  # and the refused ones: marked \Seen alike
     new = 0
     uidvalidity = ""
+    unseen = box.uids("UNSEEN", charset=None)[:limit]
+    sizes = _sizes(box, unseen)
     try:
-        for fetched in box.fetch("UNSEEN", charset=None, mark_seen=False, limit=limit, bulk=_FETCH_BULK):
+        wanted = []
+        for uid in unseen:
+            if sizes.get(uid, 0) > MAX_MAIL_BYTES:
+                inbound_rejection_record(
+                    channel=ContactChannel.EMAIL,
+                    reason=RejectedInbound.Reason.OVERSIZED,
+                    code="mail_too_large",
+                    status=None,
+                    declared_bytes=sizes[uid],
+                )
+                stored_uids.append(uid)
+            else:
+                wanted.append(uid)
+        fetching = box.fetch(uid_list=wanted, mark_seen=False, bulk=_FETCH_BULK) if wanted else ()
+        for fetched in fetching:
             raw = fetched.raw if isinstance(fetched, _RawMailMessage) else fetched.obj.as_bytes()
+            if not is_mime_message(raw):
+                inbound_rejection_record(
+                    channel=ContactChannel.EMAIL,
+                    reason=RejectedInbound.Reason.MALFORMED_BODY,
+                    code="not_mime",
+                    status=None,
+                    body=raw,
+                )
+                if fetched.uid:
+                    stored_uids.append(fetched.uid)
+                continue
             mail = parse_mail(raw)
             provider_id = mail.message_id
             if not provider_id:
@@ -182,6 +220,21 @@ def _store_unseen(box: BaseMailBox, *, limit: int) -> int:
     if new:
         logger.info("e-mails stored", extra={"channel": ContactChannel.EMAIL, "count": new})
     return new
+
+
+def _sizes(box: BaseMailBox, uids: list[str]) -> dict[str, int]:
+    """RFC822.SIZE of each message, asked before any is downloaded."""
+    if not uids:
+        return {}
+    result = box.client.uid("FETCH", ",".join(uids), "(RFC822.SIZE)")
+    check_command_status(result, MailboxFetchError)
+    sizes = {}
+    for line in result[1]:
+        text = line[0] if isinstance(line, tuple) else line
+        uid, size = _UID.search(text or b""), _SIZE.search(text or b"")
+        if uid and size:
+            sizes[uid.group(1).decode()] = int(size.group(1))
+    return sizes
 
 
 def _mark_seen(box: BaseMailBox, uids: list[str]) -> None:

@@ -183,6 +183,21 @@ def parse_mail(raw: bytes) -> InboundMail:
     )
 
 
+# an e-mail has at least one of these; bytes with none of them are not a message at all
+_MESSAGE_HEADERS = ("from", "sender", "reply-to", "to", "date", "message-id", "subject")
+
+
+def is_mime_message(raw: bytes) -> bool:
+    """Whether `raw` can be read as an RFC 5322 / MIME message at all: it parses, and has at least
+    one of the headers every mail has. The lenient parse_mail would turn garbage into an empty
+    mail; this tells the intake to refuse it instead (a broken part of a real mail is still read)."""
+    try:
+        message = email.message_from_bytes(bytes(raw), policy=email.policy.compat32)
+    except Exception:  # the last line of defence, like parse_mail's
+        return False
+    return any(name.lower() in _MESSAGE_HEADERS for name in message)
+
+
 def normalise_message_id(value: str) -> str:
     """`<Abc@Host>` → `Abc@Host`: the first id in a header, without brackets or whitespace.
     Case is kept: the part left of @ is case-sensitive."""

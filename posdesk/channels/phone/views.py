@@ -6,12 +6,12 @@ settings.PHONE_WEBHOOK_SECRET over "<timestamp>." + body; channels/sms/callbacks
      "callee": "…"?, "at": "2026-11-20T17:50:00+08:00", "agent": "<username>"?, "recording_url": "https://…"?}
 
 404 while no secret is configured, 403 for a missing, forged or stale signature, 413 for a body
-over 1 MiB, 400 for anything else malformed — each changing nothing. The event is stored before
+over 1 MiB (refused before it is read), 400 for anything else malformed — each changing nothing but
+its record (RejectedInbound, rejections.py) and answered `{"code", "message", "detail"}`. The event is stored before
 the 200; a repeated event answers 200 again and changes nothing."""
 
 from __future__ import annotations
 
-import logging
 from datetime import datetime
 from typing import Literal
 from urllib.parse import urlsplit
@@ -25,12 +25,10 @@ from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, field_validato
 from pydantic import ValidationError as SchemaError
 
 from posdesk.channels.phone.services import call_event_record
-from posdesk.channels.sms.callbacks import CallbackRejected, verify_callback
+from posdesk.channels.rejections import declared_length, refuse_json
+from posdesk.channels.sms.callbacks import MAX_CALLBACK_BYTES, CallbackRejected, verify_callback
+from posdesk.contact.models import ContactChannel
 from posdesk.core.errors import ValidationFailed
-
-logger = logging.getLogger("posdesk.channels")
-
-STATUS_OF_REFUSAL = {"malformed_json": 400, "body_too_large": 413}  # every other refusal: 403
 
 
 class CallEventIn(BaseModel):
@@ -54,8 +52,15 @@ class CallEventIn(BaseModel):
         return value or None
 
 
-def _refused(code: str, status: int, detail: object = None) -> JsonResponse:
-    return JsonResponse({"code": code, "detail": detail}, status=status)
+def _refused(request: HttpRequest, code: str, body: bytes | None, detail: object = None) -> JsonResponse:
+    return refuse_json(
+        request,
+        channel=ContactChannel.PHONE,
+        code=code,
+        body=body,
+        declared_bytes=declared_length(request) or 0,
+        detail=detail,
+    )
 
 
 @csrf_exempt
@@ -64,25 +69,24 @@ def phone_events(request: HttpRequest) -> JsonResponse:
     secret = settings.PHONE_WEBHOOK_SECRET
     if not secret:
         raise Http404("the call centre webhook is not configured")
+    if (declared_length(request) or 0) > MAX_CALLBACK_BYTES:  # refused before it is read into memory
+        return _refused(request, "body_too_large", None)
     body = request.body
     try:
         verify_callback(secret, request.headers.get("X-Posdesk-Timestamp"),
                         request.headers.get("X-Posdesk-Signature"), body, timezone.now())
     except CallbackRejected as exc:
-        logger.warning("call event refused", extra={"reason": exc.reason, "bytes": len(body)})
-        return _refused(exc.reason, STATUS_OF_REFUSAL.get(exc.reason, 403))
+        return _refused(request, exc.reason, body)
     try:
         event = CallEventIn.model_validate_json(body)
     except SchemaError as exc:
         fields = sorted({".".join(str(part) for part in error["loc"]) for error in exc.errors()})
-        logger.warning("call event refused", extra={"reason": "malformed_event", "fields": fields})
-        return _refused("malformed_event", 400, {"fields": fields})
+        return _refused(request, "malformed_event", body, {"fields": fields})
     at: datetime = event.at
     try:
         record, new = call_event_record(
             call_id=event.call_id, event=event.event, caller=event.caller, callee=event.callee or "", at=at,
             agent=event.agent or "", recording_url=event.recording_url or "", payload=body)
     except ValidationFailed as exc:
-        logger.warning("call event refused", extra={"reason": exc.code})
-        return _refused(exc.code, 400, exc.detail)
+        return _refused(request, exc.code, body, exc.detail)
     return JsonResponse({"code": "ok", "call_id": record.call_id, "state": record.state, "duplicate": not new})
