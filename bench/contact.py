@@ -15,6 +15,18 @@ each reason.
     .venv/bin/python bench/contact.py                         # 200,000 × 5
     .venv/bin/python bench/contact.py --json /tmp/contact.json
     .venv/bin/python bench/contact.py --count 20000 --repeat 3  # a quick look
+    .venv/bin/python bench/contact.py --db both               # also the gate with the database
+
+With --db (sqlite, postgres or both) it then measures the gate with its facts read from the
+database and its decisions written, in a Django process per database (`posdesk migrate` first;
+SQLite under --data-dir, PostgreSQL at --pg-url, created if missing). --merchants merchants (default
+10,000, made once: 10 % on do-not-disturb, 15 % with an opt-out, half with SMS marketing consent,
+a fifth who wrote in the last three hours, 0–4 contacts each in the last 40 days) are asked a mix
+of every purpose at a working-day 10:00 — one by one (`contact_decide`; `contact_request`, each in
+its own transaction), and as broadcasts of --batch drafts (`contact_decide_many`;
+`contact_request_many`, each batch one transaction: decisions, decision rows and outbox messages
+written and committed). Each run starts from the same rows (what a run wrote is deleted after
+it, untimed); the median of --db-repeat runs is reported.
 
 Figures depend on the machine and on what else runs on it; see bench/RESULTS.md."""
 
@@ -22,13 +34,15 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import platform
 import random
+import statistics
 import sys
 import time
 from collections import Counter
 from dataclasses import asdict
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
 
@@ -152,6 +166,198 @@ def contact(args: argparse.Namespace) -> tuple[list[Result], dict[str, Any]]:
     return results, mix_facts
 
 
+# --- the gate with the database ---------------------------------------------------------------
+
+BENCH_MID_PREFIX = "8983308"  # 15-digit MIDs of the bench's merchants: prefix + 8 digits
+# a working-day 10:00 in Shanghai: neither quiet hours nor a holiday
+DB_AT = datetime(2026, 11, 23, 10, 0, tzinfo=SHANGHAI)
+
+
+def db_env(db: str, args: argparse.Namespace) -> dict[str, str]:
+    env = dict(os.environ)
+    env.update(POSDESK_DATA_DIR=str(Path(args.data_dir) / db), DJANGO_SETTINGS_MODULE="config.settings",
+               PYTHONPATH=str(ROOT), POSDESK_LOG_LEVEL="WARNING")
+    if db == "postgres":
+        env["DATABASE_URL"] = args.pg_url
+    else:
+        env.pop("DATABASE_URL", None)
+    return env
+
+
+def db_prepare(merchants: int, seed: int) -> int:
+    """Top the bench's merchants up to `merchants`, each with its wishes and recent contacts."""
+    from posdesk.contact.models import ContactDecision, ContactOptOut, ContactProfile, MarketingConsent
+    from posdesk.merchants.models import Merchant
+
+    have = Merchant.objects.filter(mid__startswith=BENCH_MID_PREFIX).count()
+    rng = random.Random(seed + have)
+    at = DB_AT.astimezone(UTC)
+    for start in range(have, merchants, 2000):
+        made = Merchant.objects.bulk_create([
+            Merchant(mid=f"{BENCH_MID_PREFIX}{n:08d}", name=f"压测商户{n}")
+            for n in range(start, min(start + 2000, merchants))])
+        profiles, opt_outs, consents, history = [], [], [], []
+        for merchant in made:
+            wrote = rng.random() < 0.2
+            profiles.append(ContactProfile(
+                merchant=merchant, do_not_disturb=rng.random() < 0.1,
+                last_inbound_at=at - timedelta(seconds=rng.randrange(3 * 3600)) if wrote else None,
+                last_inbound_channel=rng.choice(CHANNELS) if wrote else ""))
+            if rng.random() < 0.15:
+                purpose = rng.choice(("", Purpose.MARKETING.value, Purpose.SURVEY.value))
+                opt_outs.append(ContactOptOut(merchant=merchant, channel=rng.choice(CHANNELS), purpose=purpose,
+                                              source="portal", created_at=at - timedelta(days=5)))
+            if rng.random() < 0.5:
+                consents.append(MarketingConsent(merchant=merchant, channel="sms", how="portal",
+                                                 given_at=at - timedelta(days=90)))
+            for _ in range(rng.randint(0, 4)):
+                purpose = rng.choice(PURPOSES).value
+                history.append(ContactDecision(
+                    merchant=merchant, channel="phone" if purpose == "service_follow_up" else rng.choice(CHANNELS),
+                    purpose=purpose, outcome="allow", reason="allowed", contacted=True,
+                    ticket_id=rng.choice(TICKETS), decided_at=at - timedelta(seconds=rng.randrange(40 * 86_400))))
+        ContactProfile.objects.bulk_create(profiles)
+        ContactOptOut.objects.bulk_create(opt_outs)
+        MarketingConsent.objects.bulk_create(consents)
+        ContactDecision.objects.bulk_create(history)
+    return merchants
+
+
+def db_drafts(merchant_ids: list[int]) -> list[Any]:
+    """Every purpose in turn, SMS but follow-up calls; follow-ups and replies about a ticket."""
+    from posdesk.contact.services import ContactDraft
+
+    drafts = []
+    for number, merchant_id in enumerate(merchant_ids):
+        purpose = PURPOSES[number % len(PURPOSES)]
+        drafts.append(ContactDraft(
+            merchant_id=merchant_id, channel="phone" if purpose == Purpose.SERVICE_FOLLOW_UP else "sms",
+            purpose=purpose.value, recipient=f"139{number:08d}", body="【posdesk】压测",
+            ticket_id=TICKETS[1 + number % 3] if purpose in (Purpose.SERVICE_REPLY, Purpose.SERVICE_FOLLOW_UP)
+            else None))
+    return drafts
+
+
+def db_scenarios(db: str, merchants: int, batch: int, repeat: int, single: int, seed: int) -> dict[str, Any]:
+    from django.db import transaction
+
+    from posdesk.contact.models import ContactDecision
+    from posdesk.contact.services import (
+        contact_decide,
+        contact_decide_many,
+        contact_request,
+        contact_request_many,
+    )
+    from posdesk.merchants.models import Merchant
+    from posdesk.outbox.models import OutboxMessage
+
+    db_prepare(merchants, seed)
+    merchant_ids = list(Merchant.objects.filter(mid__startswith=BENCH_MID_PREFIX).order_by("pk")
+                        .values_list("pk", flat=True)[:merchants])
+    drafts = db_drafts(merchant_ids)
+    batches = [drafts[i:i + batch] for i in range(0, len(drafts), batch)]
+    few = drafts[:single]
+    at = DB_AT.astimezone(UTC)
+
+    def last_pks() -> tuple[int, int]:
+        return (ContactDecision.objects.order_by("-pk").values_list("pk", flat=True).first() or 0,
+                OutboxMessage.objects.order_by("-pk").values_list("pk", flat=True).first() or 0)
+
+    def forget(marks: tuple[int, int]) -> None:  # what a run wrote: gone before the next one
+        ContactDecision.objects.filter(pk__gt=marks[0]).delete()
+        OutboxMessage.objects.filter(pk__gt=marks[1]).delete()
+
+    outcomes: Counter[str] = Counter()
+
+    def one_by_one_decide() -> None:
+        for d in few:
+            contact_decide(merchant_id=d.merchant_id, channel=d.channel, purpose=d.purpose, at=at,
+                           ticket_id=d.ticket_id)
+
+    def one_by_one_request() -> None:
+        for d in few:
+            with transaction.atomic():
+                contact_request(merchant_id=d.merchant_id, channel=d.channel, purpose=d.purpose,
+                                recipient=d.recipient, body=d.body, ticket_id=d.ticket_id, at=at)
+
+    def broadcast_decide() -> None:
+        for part in batches:
+            contact_decide_many(part, at=at)
+
+    def broadcast_request() -> None:
+        outcomes.clear()
+        for part in batches:
+            outcomes.update(r.decision.outcome.value for r in contact_request_many(part, at=at))
+
+    results = []
+    for label, count, run, writes in (
+        ("contact_decide, one by one", len(few), one_by_one_decide, False),
+        ("contact_request, one by one", len(few), one_by_one_request, True),
+        (f"contact_decide_many, batches of {batch:,}", len(drafts), broadcast_decide, False),
+        (f"contact_request_many, batches of {batch:,}", len(drafts), broadcast_request, True),
+    ):
+        run()  # warm-up (rules, holidays, compiled reads), then back to the same rows
+        marks = last_pks()
+        forget(marks)
+        rates = []
+        for _ in range(repeat):
+            marks = last_pks()
+            began = time.perf_counter()
+            run()
+            rates.append(count / (time.perf_counter() - began))
+            if writes:
+                forget(marks)
+        results.append({"db": db, "operation": label, "count": count, "rate": statistics.median(rates),
+                        "runs": [round(r) for r in rates]})
+    mix = {k: round(v / len(drafts), 3) for k, v in outcomes.most_common()}
+    return {"db": db, "merchants": len(merchant_ids), "results": results, "mix": mix}
+
+
+def db_child(argv: list[str]) -> None:
+    import django
+
+    django.setup()
+    db, merchants, batch, repeat, single, seed = argv[0], *map(int, argv[1:])
+    print(json.dumps(db_scenarios(db, merchants, batch, repeat, single, seed)))
+
+
+def with_database(args: argparse.Namespace) -> list[dict[str, Any]]:
+    import subprocess
+
+    from bench.run import PYTHON, manage, postgres_ensure_database
+
+    answers = []
+    for db in (["sqlite", "postgres"] if args.db == "both" else [args.db]):
+        env = db_env(db, args)
+        if db == "postgres":
+            problem = postgres_ensure_database(args.pg_url)
+            if problem:
+                print(f"[postgres] skipped: {problem}")
+                continue
+        Path(env["POSDESK_DATA_DIR"]).mkdir(parents=True, exist_ok=True)
+        print(f"[{db}] preparing (data in {env['POSDESK_DATA_DIR']})", flush=True)
+        manage(env, "migrate", "--noinput", "-v", "0")
+        done = subprocess.run(  # noqa: S603 - our own script
+            [PYTHON, str(Path(__file__).resolve()), "--task", db, str(args.merchants), str(args.batch),
+             str(args.db_repeat), str(args.single), str(args.seed)],
+            env=env, cwd=ROOT, check=True, text=True, stdout=subprocess.PIPE)
+        answers.append(json.loads(done.stdout.strip().splitlines()[-1]))
+    return answers
+
+
+def print_db_table(answers: list[dict[str, Any]]) -> None:
+    header = f"{'db':<9} {'operation':<40} {'decisions':>9} {'median /s':>10}  runs"
+    print(header)
+    print("-" * len(header))
+    for answer in answers:
+        for r in answer["results"]:
+            print(f"{r['db']:<9} {r['operation']:<40} {r['count']:>9,} {r['rate']:>10,.0f}  "
+                  f"{', '.join(f'{x:,}' for x in r['runs'])}")
+    for answer in answers:
+        print(f"{answer['db']}: {answer['merchants']:,} merchants; broadcast outcomes "
+              + ", ".join(f"{k} {v:.1%}" for k, v in answer["mix"].items()))
+
+
 # --- main -----------------------------------------------------------------------------------
 
 
@@ -163,6 +369,17 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--repeat", type=int, default=5, help="runs; the median is reported (default 5)")
     parser.add_argument("--seed", type=int, default=20260101, help="seed of the random requests and facts")
     parser.add_argument("--json", metavar="PATH", help="also write the results as JSON")
+    parser.add_argument("--db", choices=["sqlite", "postgres", "both"],
+                        help="also measure the gate with the database (default: the decision alone)")
+    parser.add_argument("--pg-url", default=os.environ.get(
+        "BENCH_DATABASE_URL", "postgres://postgres@127.0.0.1:5432/posdesk_bench_contact"))
+    parser.add_argument("--data-dir", default="/tmp/posdesk-bench-contact")  # noqa: S108
+    parser.add_argument("--merchants", type=int, default=10_000, help="merchants with --db (default 10,000)")
+    parser.add_argument("--batch", type=int, default=1000, help="drafts per broadcast (default 1,000)")
+    parser.add_argument("--single", type=int, default=2000,
+                        help="requests of the one-by-one scenarios (default 2,000)")
+    parser.add_argument("--db-repeat", type=int, default=5, help="runs with the database (default 5)")
+    parser.add_argument("--task", nargs="+", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.count < 1 or args.repeat < 1:
         parser.error("--count and --repeat must be at least 1")
@@ -171,6 +388,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
+    if args.task:
+        db_child(args.task)
+        return 0
     print(
         f"posdesk contact bench — Python {platform.python_version()} on {platform.machine()}, "
         f"{args.count:,} decisions × {args.repeat} runs, seed {args.seed}"
@@ -186,6 +406,12 @@ def main(argv: list[str] | None = None) -> int:
         + ", ".join(f"{k} {v:.1%}" for k, v in mix["purposes"].items())
         + f"; {mix['mean_recent_contacts']} recent contacts on average"
     )
+    answers = []
+    if args.db:
+        print()
+        answers = with_database(args)
+        print()
+        print_db_table(answers)
     if args.json:
         payload = {
             "python": platform.python_version(),
@@ -195,6 +421,7 @@ def main(argv: list[str] | None = None) -> int:
             "seed": args.seed,
             "results": [asdict(r) for r in results],
             "mix": mix,
+            "with_database": answers,
         }
         Path(args.json).write_text(json.dumps(payload, indent=2) + "\n", encoding="utf-8")
         print(f"\nwrote {args.json}")

@@ -22,6 +22,7 @@ from posdesk.contact.models import (
     ContactRuleSet,
     MarketingConsent,
 )
+from posdesk.core.bulk import IdList
 from posdesk.core.rows import PreparedRead
 from posdesk.merchants.models import Merchant
 
@@ -135,7 +136,7 @@ def contact_facts_many(*, asks: Iterable[tuple[int, str, Purpose]], at: datetime
     recent: dict[int, list[PastContact]] = defaultdict(list)
     for ids in _slices(merchant_ids):
         for merchant_id, dnd, inbound_at, inbound_channel, channel, purpose in Merchant.objects.filter(
-                pk__in=ids).values_list("pk", "contact_profile__do_not_disturb", "contact_profile__last_inbound_at",
+                pk__in=IdList(ids)).values_list("pk", "contact_profile__do_not_disturb", "contact_profile__last_inbound_at",
                                         "contact_profile__last_inbound_channel", "contact_opt_outs__channel",
                                         "contact_opt_outs__purpose"):
             wishes[merchant_id] = (bool(dnd), inbound_at, inbound_channel or "")
@@ -143,12 +144,12 @@ def contact_facts_many(*, asks: Iterable[tuple[int, str, Purpose]], at: datetime
                 opt_outs[merchant_id].add((channel, Purpose(purpose) if purpose else None))
     for ids in _slices(marketing_ids):
         for merchant_id, channel in MarketingConsent.objects.filter(
-                merchant_id__in=ids, withdrawn_at__isnull=True).values_list("merchant_id", "channel"):
+                merchant_id__in=IdList(ids), withdrawn_at__isnull=True).values_list("merchant_id", "channel"):
             consents[merchant_id].add(channel)
     if longest is not None:
         for ids in _slices(capped_ids):
             for merchant_id, p, ch, when, ticket_id in ContactDecision.objects.filter(
-                    merchant_id__in=ids, contacted=True, purpose__in=sorted(capped_purposes),
+                    merchant_id__in=IdList(ids), contacted=True, purpose__in=sorted(capped_purposes),
                     decided_at__gt=at - longest, decided_at__lte=at,
             ).values_list("merchant_id", "purpose", "channel", "decided_at", "ticket_id"):
                 recent[merchant_id].append(PastContact(Purpose(p), ch, when, ticket_id))

@@ -26,6 +26,7 @@ from posdesk.contact.models import (
     MarketingConsent,
 )
 from posdesk.contact.selectors import contact_facts, contact_facts_many, contact_rules
+from posdesk.core.bulk import rows_insert_many
 from posdesk.core.errors import Conflict, ValidationFailed, field_error
 from posdesk.core.rows import row_insert
 from posdesk.merchants.models import Merchant
@@ -121,9 +122,12 @@ class ContactDraft:
     headers: dict[str, str] = field(default_factory=dict)
 
 
+_CHANNELS, _PURPOSES = frozenset(ContactChannel.values), frozenset(ContactPurpose.values)
+
+
 def _check_drafts(drafts: Sequence[ContactDraft]) -> None:
     for draft in drafts:
-        if draft.channel not in ContactChannel.values or draft.purpose not in ContactPurpose.values:
+        if draft.channel not in _CHANNELS or draft.purpose not in _PURPOSES:
             raise ValidationFailed(_("Unknown channel or purpose."), code="invalid_contact")
 
 
@@ -144,7 +148,7 @@ def contact_decide_many(drafts: Sequence[ContactDraft], *, at: datetime | None =
     for draft, request in zip(drafts, requests, strict=True):
         known = facts[draft.merchant_id]
         decision = decide(request, known, rules, is_public_holiday)
-        if decision.allowed:  # what contact_request would have logged as a contact before the next one
+        if _contacted(draft.channel, decision):  # what contact_request logs as a contact before the next one
             facts[draft.merchant_id] = replace(known, recent=(
                 *known.recent, PastContact(request.purpose, request.channel, at, request.ticket_id)))
         decisions.append(decision)
@@ -171,15 +175,15 @@ def contact_request_many(drafts: Sequence[ContactDraft], *, at: datetime | None 
             next_attempt_at=decision.until if deferred else None, gate_recheck=deferred,
             headers=draft.headers or {}))
     outbox_enqueue_many([m for m in messages if m is not None])
-    actor = actor if getattr(actor, "pk", None) else None
-    ContactDecision.objects.bulk_create([
+    actor_id = getattr(actor, "pk", None)
+    rows_insert_many([
         ContactDecision(
             merchant_id=draft.merchant_id, ticket_id=draft.ticket_id, channel=draft.channel, purpose=draft.purpose,
             outcome=decision.outcome.value, reason=decision.reason.value, until=decision.until,
-            outbox_message_id=message.pk if message else None, contacted=decision.allowed, actor=actor,
-            decided_at=at)
+            outbox_message_id=message.pk if message else None, contacted=_contacted(draft.channel, decision),
+            actor_id=actor_id, decided_at=at)
         for draft, decision, message in zip(drafts, decisions, messages, strict=True)
-    ], batch_size=1000)
+    ])
     return [ContactResult(decision, message) for decision, message in zip(decisions, messages, strict=True)]
 
 

@@ -12,6 +12,7 @@ from django.db.models import F
 from django.utils import timezone
 from django.utils.module_loading import import_string
 
+from posdesk.core.bulk import rows_insert_many
 from posdesk.core.jobs import CoalescedJob
 from posdesk.core.rows import row_insert
 from posdesk.outbox.models import OutboxMessage
@@ -44,8 +45,7 @@ def outbox_enqueue_many(messages: list[OutboxMessage]) -> list[OutboxMessage]:
     """Write many unsaved messages at once (a broadcast), as `outbox_enqueue` writes one: in the
     caller's transaction, one delivery kick after the commit if any is not held. Their primary
     keys are set."""
-    # a slice's parameters stay under PostgreSQL's 65,535 (SQLite: Django slices smaller)
-    OutboxMessage.objects.bulk_create(messages, batch_size=1000)
+    rows_insert_many(messages, returning=True)
     if any(message.next_attempt_at is None for message in messages):
         transaction.on_commit(delivery_kick)
     return messages
