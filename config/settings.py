@@ -105,7 +105,10 @@ TEMPLATES = [
 DATABASES = {
     "default": env.db_url("DATABASE_URL", default=f"sqlite:///{DATA_DIR / 'posdesk.sqlite3'}"),
 }
-if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+ON_SQLITE = DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3"
+if ON_SQLITE:
+    # Django's backend, remembering each statement's rewrite to sqlite3's placeholders
+    DATABASES["default"]["ENGINE"] = "posdesk.core.sqlite"
     DATABASES["default"]["OPTIONS"] = {
         # WAL lets readers run beside the one writer; IMMEDIATE takes the write lock up front so
         # two writers queue on `timeout` instead of failing with "database is locked".
@@ -120,7 +123,7 @@ DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
 # Server-side binding lets psycopg prepare a statement it has run five times on a connection, so
 # the queue's queries are planned once, not on every request (measured: bench/RESULTS.md). Turn it
 # off behind a transaction-pooling PgBouncer, which cannot keep prepared statements.
-if DATABASES["default"]["ENGINE"] != "django.db.backends.sqlite3" and env.bool(
+if not ON_SQLITE and env.bool(
     "POSDESK_DB_SERVER_SIDE_BINDING", default=True
 ):
     DATABASES["default"].setdefault("OPTIONS", {}).update(server_side_binding=True, prepare_threshold=5)

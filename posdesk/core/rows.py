@@ -12,7 +12,9 @@ answer `RETURNING`.
 
 `PreparedRead` does the same for a read run on every request (the API token, the idempotency
 record): the queryset is built and compiled once per database with stand-in arguments, and later
-calls run that SQL with the real ones, converting the columns as the ORM would."""
+calls run that SQL with the real ones, converting the columns as the ORM would.
+`PreparedModelRead` is the same for a read of model instances (with their `select_related`
+objects), built from rows exactly as the ORM's own iterator builds them."""
 
 from __future__ import annotations
 
@@ -20,7 +22,7 @@ from collections.abc import Callable
 from typing import Any, TypeVar
 
 from django.db import DEFAULT_DB_ALIAS, connections, models, router
-from django.db.models.query import QuerySet
+from django.db.models.query import ModelIterable, QuerySet, get_related_populators
 
 M = TypeVar("M", bound=models.Model)
 
@@ -94,11 +96,20 @@ class PreparedRead:
                 raise ValueError(f"argument {stand_in!r} must appear in the SQL once, unchanged: {sql}")
             positions.append(found[0])
         converters = compiler.get_converters([column for column, _, _ in compiler.select[: compiler.col_count]])
+        self._check(queryset)
+        self._prepare(compiler, alias)
         compiled = (sql, params, positions, converters)
         self._compiled[alias] = compiled
         return compiled
 
-    def __call__(self, *args: Any, using: str = DEFAULT_DB_ALIAS) -> list[tuple[Any, ...]]:
+    def _check(self, queryset: QuerySet[Any]) -> None:
+        if queryset._iterable_class is ModelIterable:
+            raise TypeError("PreparedRead takes a values_list() queryset; use PreparedModelRead for instances")
+
+    def _prepare(self, compiler: Any, alias: str) -> None:
+        """Keep what turning rows into answers needs (nothing for plain rows)."""
+
+    def _rows(self, args: tuple[Any, ...], using: str) -> list[tuple[Any, ...]]:
         compiled = self._compiled.get(using) or self._compile(using, args)
         sql, template, positions, converters = compiled
         params = list(template)
@@ -118,3 +129,45 @@ class PreparedRead:
                     values[position] = convert(values[position], expression, connection)
             converted.append(tuple(values))
         return converted
+
+    def __call__(self, *args: Any, using: str = DEFAULT_DB_ALIAS) -> list[tuple[Any, ...]]:
+        return self._rows(args, using)
+
+
+class PreparedModelRead(PreparedRead):
+    """A read of model instances whose SQL is compiled once per database:
+
+        terminal_by_sn = PreparedModelRead(lambda sn: Terminal.objects.select_related("model").filter(sn=sn)[:1])
+        terminals = terminal_by_sn("N7NL00000001")   # list of Terminal, `model` already attached
+
+    The rules of `PreparedRead` apply; annotations, `prefetch_related` and `only()`/`defer()` are
+    refused (the rows are turned into instances as `ModelIterable` does for a plain select)."""
+
+    def __init__(self, build: Callable[..., QuerySet[Any]]) -> None:
+        super().__init__(build)
+        self._builders: dict[str, tuple[type[models.Model], list[str], int, int, list[Any]]] = {}
+
+    def _check(self, queryset: QuerySet[Any]) -> None:
+        query = queryset.query
+        if queryset._iterable_class is not ModelIterable or queryset._prefetch_related_lookups \
+                or query.annotation_select or query.deferred_loading != (frozenset(), True):
+            raise TypeError("PreparedModelRead takes a plain queryset of instances (select_related only)")
+
+    def _prepare(self, compiler: Any, alias: str) -> None:
+        klass_info, select = compiler.klass_info, compiler.select
+        start, end = klass_info["select_fields"][0], klass_info["select_fields"][-1] + 1
+        init_list = [column[0].target.attname for column in select[start:end]]
+        # RelatedPopulator keeps no state between rows: built once, used for every call
+        self._builders[alias] = (klass_info["model"], init_list, start, end,
+                                 get_related_populators(klass_info, select, alias))
+
+    def __call__(self, *args: Any, using: str = DEFAULT_DB_ALIAS) -> list[Any]:  # type: ignore[override]
+        rows = self._rows(args, using)
+        model, init_list, start, end, populators = self._builders[using]
+        found = []
+        for row in rows:
+            obj = model.from_db(using, init_list, row[start:end])
+            for populator in populators:
+                populator.populate(row, obj)
+            found.append(obj)
+        return found

@@ -6,6 +6,7 @@ from django.db.models import QuerySet
 
 from posdesk.accounts.models import Role, User
 from posdesk.core.errors import NotFound
+from posdesk.core.rows import PreparedModelRead
 from posdesk.core.text import clean_line
 from posdesk.merchants.selectors import merchant_ids_for_merchant_user
 from posdesk.terminals.models import Terminal, TerminalModel
@@ -26,12 +27,30 @@ def terminal_scope_for_user(user: User) -> QuerySet[Terminal]:
     return terminals.none()
 
 
+_WITH_CONTEXT = ("model", "merchant", "merchant__district")
+
+# Every ticket a desk role opens through the API looks its terminal up by SN or TID: for a scope
+# that filters nothing (the desk's) the read is compiled once (core/rows.py), not on every request.
+_unscoped_by = {
+    field: PreparedModelRead(
+        lambda value, field=field: Terminal.objects.select_related(*_WITH_CONTEXT).filter(**{field: value})[:1]
+    )
+    for field in ("sn", "tid")
+}
+
+
 def terminal_get_for_user(
     user: User, *, terminal_id: int | None = None, sn: str | None = None, tid: str | None = None
 ) -> Terminal:
-    scope = terminal_scope_for_user(user).select_related("model", "merchant", "merchant__district")
+    scope = terminal_scope_for_user(user)
     lookup = {"pk": terminal_id} if terminal_id is not None else {"sn": sn} if sn else {"tid": tid}
-    found = list(scope.filter(**lookup)[:1]) if any(v is not None for v in lookup.values()) else []
+    field, value = next(iter(lookup.items()))
+    if value is None:
+        found = []
+    elif field in _unscoped_by and not scope.query.has_filters() and not scope.query.is_empty():
+        found = _unscoped_by[field](value)
+    else:
+        found = list(scope.select_related(*_WITH_CONTEXT).filter(**lookup)[:1])
     terminal = found[0] if found else None  # unique lookups: no ORDER BY needed, unlike first()
     if terminal is None:
         raise NotFound(code="terminal_not_found")

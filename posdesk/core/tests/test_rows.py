@@ -1,5 +1,5 @@
-"""`row_insert` writes exactly the row `save()` would; `PreparedRead` answers exactly what the
-queryset would, with its SQL compiled once."""
+"""`row_insert` writes exactly the row `save()` would; `PreparedRead` and `PreparedModelRead`
+answer exactly what the queryset would, with its SQL compiled once."""
 
 from __future__ import annotations
 
@@ -7,15 +7,16 @@ from datetime import UTC, datetime
 
 import pytest
 from django.db import connection
-from django.db.models import signals
+from django.db.models import Count, signals
 from django.forms.models import model_to_dict
 from django.test.utils import CaptureQueriesContext
 
 from posdesk.accounts.models import ApiToken, User
 from posdesk.audit.models import AuditEntry
 from posdesk.core.models import IdempotencyRecord
-from posdesk.core.rows import PreparedRead, row_insert
+from posdesk.core.rows import PreparedModelRead, PreparedRead, row_insert
 from posdesk.outbox.models import OutboxMessage
+from posdesk.terminals.models import Terminal
 from posdesk.tickets.models import Ticket, TicketEvent
 
 pytestmark = pytest.mark.django_db
@@ -138,3 +139,57 @@ def test_only_text_and_whole_numbers_are_taken_as_arguments(world, value):
     read = PreparedRead(lambda pk: ApiToken.objects.filter(pk=pk).values_list("pk"))
     with pytest.raises(TypeError):
         read(value)
+
+
+# --- PreparedModelRead ----------------------------------------------------------------------
+
+terminal_with_context = PreparedModelRead(
+    lambda sn: Terminal.objects.select_related("model", "merchant", "merchant__district").filter(sn=sn)[:1]
+)
+
+
+def test_a_prepared_model_read_builds_the_instances_the_queryset_builds(world):
+    expected = Terminal.objects.select_related("model", "merchant", "merchant__district").get(sn=world.terminal.sn)
+    terminal_with_context(world.other_terminal.sn)  # compiled with another terminal's number
+
+    (found,) = terminal_with_context(world.terminal.sn)
+
+    assert isinstance(found, Terminal) and found._state.adding is False and found._state.db == "default"
+    assert model_to_dict(found) == model_to_dict(expected)
+    with CaptureQueriesContext(connection) as queries:  # the related rows came with it
+        assert found.model == expected.model and found.model.name == expected.model.name
+        assert found.merchant.mid == world.merchant.mid
+        assert found.merchant.district.code == world.merchant.district.code
+    assert len(queries) == 0
+    assert terminal_with_context("NOSUCHSN0000") == []
+
+
+def test_a_prepared_model_read_keeps_a_missing_relation_empty(world):
+    unbound = Terminal.objects.create(sn="UNBOUND000001", tid="10009999", model=world.terminal.model)
+    (found,) = terminal_with_context(unbound.sn)
+    with CaptureQueriesContext(connection) as queries:
+        assert found.merchant is None
+    assert len(queries) == 0
+
+
+def test_a_prepared_model_read_runs_one_statement(world):
+    terminal_with_context(world.terminal.sn)
+    with CaptureQueriesContext(connection) as queries:
+        terminal_with_context(world.other_terminal.sn)
+    assert len(queries) == 1
+
+
+@pytest.mark.parametrize("build", [
+    lambda sn: Terminal.objects.filter(sn=sn).values_list("pk"),
+    lambda sn: Terminal.objects.filter(sn=sn).only("sn"),
+    lambda sn: Terminal.objects.filter(sn=sn).prefetch_related("tickets"),
+    lambda sn: Terminal.objects.filter(sn=sn).annotate(n=Count("tickets")),
+])
+def test_a_prepared_model_read_takes_plain_instance_reads_only(world, build):
+    with pytest.raises(TypeError):
+        PreparedModelRead(build)(world.terminal.sn)
+
+
+def test_a_prepared_read_of_instances_is_refused(world):
+    with pytest.raises(TypeError, match="PreparedModelRead"):
+        PreparedRead(lambda sn: Terminal.objects.filter(sn=sn))(world.terminal.sn)
