@@ -40,9 +40,15 @@ def mask_email(email: str | None) -> str:
     return f"{local[:1]}***@{domain}"
 
 
+# WeChat adds the follower's openid to the push URL (…/wechat/?signature=…&openid=o6_bm…), and
+# Django's own request log writes whole URLs
+OPENID_IN_TEXT = re.compile(r"(?i)((?:^|[?&\s\"'])(?:open_?id|FromUserName)=[\"']?)([A-Za-z0-9_-]{0,3})[A-Za-z0-9_-]*")
+
+
 def mask_text(text: str) -> str:
-    """Mask every mainland mobile number inside free text (log lines)."""
-    return MOBILE_IN_TEXT.sub(lambda m: f"{m.group(1)}****{m.group(3)}", text)
+    """Mask every mainland mobile number and every openid parameter inside free text (log lines)."""
+    text = MOBILE_IN_TEXT.sub(lambda m: f"{m.group(1)}****{m.group(3)}", text)
+    return OPENID_IN_TEXT.sub(lambda m: f"{m.group(1)}{m.group(2)}***", text)
 
 
 _EMAIL_IN_TEXT = re.compile(r"([A-Za-z0-9._%+-])[A-Za-z0-9._%+-]*@([A-Za-z0-9.-]+)")

@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 import logging
 
+import pytest
 from django.conf import settings
 from hypothesis import given
 from hypothesis import strategies as st
@@ -117,3 +118,19 @@ def test_every_log_handler_of_the_configuration_masks_personal_data():
         settings.LOGGING["filters"]["mask_personal_data"]["()"]
         == "posdesk.core.logging.MaskPersonalDataFilter"
     )
+
+
+@pytest.mark.parametrize("text", [
+    "Forbidden: /wechat/?signature=abc&timestamp=1&nonce=2&openid=o6_bmjrPTlm6_2sgVt7hMZOPfL2M",
+    "Forbidden: /wechat/?openid=o6_bmjrPTlm6_2sgVt7hMZOPfL2M&signature=abc",
+    'push refused FromUserName="o6_bmjrPTlm6_2sgVt7hMZOPfL2M"',
+])
+def test_openids_in_urls_and_text_keep_only_their_first_three_characters(text):
+    masked = mask_text(text)
+    assert "o6_bmjrPTlm6_2sgVt7hMZOPfL2M" not in masked
+    assert "o6_***" in masked
+
+
+def test_the_log_filter_masks_openids_in_djangos_request_warnings():
+    line, _ = _log_through_filter("Forbidden: %s", "/wechat/?signature=s&openid=oABCDEFGHIJKLMNOPQRS")
+    assert "oABCDEFGHIJKLMNOPQRS" not in line and "openid=oAB***" in line
