@@ -1,0 +1,54 @@
+"""A migration that replaces an index on a table SQLite has analysed analyses the new index too:
+without statistics the planner takes it for a near-unique index and sorts whole districts."""
+
+from __future__ import annotations
+
+import importlib
+
+import pytest
+from django.db import connection
+
+pytestmark = [
+    pytest.mark.django_db,
+    pytest.mark.skipif(connection.vendor != "sqlite", reason="SQLite keeps statistics per index"),
+]
+
+migration = importlib.import_module("posdesk.tickets.migrations.0005_district_index_carries_priority")
+
+
+class _Editor:
+    connection = connection
+
+
+def _statistics_rows() -> int:
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT count(*) FROM sqlite_stat1 WHERE idx = 'ticket_district_idx'")
+        return cursor.fetchone()[0]
+
+
+def test_the_new_index_is_analysed_where_the_table_was(open_ticket):
+    open_ticket()
+    with connection.cursor() as cursor:
+        cursor.execute("ANALYZE")
+        cursor.execute("DELETE FROM sqlite_stat1 WHERE idx = 'ticket_district_idx'")
+    assert _statistics_rows() == 0
+
+    migration.analyze_the_new_index(None, _Editor())
+
+    assert _statistics_rows() == 1
+
+
+def test_a_table_never_analysed_is_left_so(open_ticket):
+    open_ticket()
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT 1 FROM sqlite_master WHERE name = 'sqlite_stat1'")
+        if cursor.fetchone() is not None:
+            cursor.execute("DELETE FROM sqlite_stat1")
+
+    migration.analyze_the_new_index(None, _Editor())
+
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT 1 FROM sqlite_master WHERE name = 'sqlite_stat1'")
+        if cursor.fetchone() is not None:
+            cursor.execute("SELECT count(*) FROM sqlite_stat1")
+            assert cursor.fetchone()[0] == 0
