@@ -61,6 +61,7 @@ INSTALLED_APPS = [
     "posdesk.slas",
     "posdesk.routing",
     "posdesk.tickets",
+    "posdesk.triage",
     "posdesk.channels",
     # adapters
     "posdesk.console",
