@@ -1,0 +1,231 @@
+"""The triage classifier (C6): category and priority of a merchant's message, with a confidence.
+Pure: no database, no Django settings — the service layer says where the model file lives and
+which examples to train on.
+
+Features: TF-IDF over jieba words (with the trade's dictionary, `core.segmentation.words`) plus
+TF-IDF over character 1–3-grams of the normalised text. Words carry the meaning ("签到", "到账");
+character n-grams carry what segmentation gets wrong — typos and homophones (刷不了 / 刷布了,
+到帐), words glued without punctuation, pinyin and English fragments. Two linear SVMs (one for
+category, one for priority) with sigmoid calibration, so the confidence is a probability that can
+be compared with a threshold (self-service answers only for confident known fixes).
+
+A model is saved with joblib together with its format, the scikit-learn version and a hash of its
+training data; a file from another format or scikit-learn version is not loaded (pickles are not
+portable across versions) and the caller trains a new one."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import tempfile
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import joblib
+import numpy as np
+import sklearn
+from sklearn.calibration import CalibratedClassifierCV
+from sklearn.feature_extraction.text import TfidfVectorizer
+from sklearn.metrics import precision_recall_fscore_support
+from sklearn.pipeline import FeatureUnion, Pipeline
+from sklearn.svm import LinearSVC
+
+from posdesk.core.segmentation import normalise, words
+
+MODEL_FORMAT = 1
+DATA_DIR = Path(__file__).resolve().parent / "data"
+TRAIN_FILE = DATA_DIR / "train.tsv"
+TEST_FILE = DATA_DIR / "test.tsv"  # the held-out split: read by evaluation only, never by training
+CATEGORIES = (
+    "hardware", "software", "network", "transaction", "settlement", "fees", "account", "installation",
+    "consultation", "service_complaint",
+)
+PRIORITIES = ("P1", "P2", "P3", "P4")
+
+
+@dataclass(frozen=True)
+class Example:
+    text: str
+    category: str | None
+    priority: str | None
+
+
+@dataclass(frozen=True)
+class Prediction:
+    category: str
+    category_confidence: float
+    priority: str
+    priority_confidence: float
+    category_scores: dict[str, float] = field(default_factory=dict)
+    priority_scores: dict[str, float] = field(default_factory=dict)
+
+
+def load_examples(path: Path) -> list[Example]:
+    """A data file: one example a line, `category<TAB>priority<TAB>text`; `#` starts a comment."""
+    examples = []
+    for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
+        if not line.strip() or line.startswith("#"):
+            continue
+        parts = line.split("\t", 2)
+        if len(parts) != 3 or parts[0] not in CATEGORIES or parts[1] not in PRIORITIES or not parts[2].strip():
+            raise ValueError(f"{path.name}:{number}: expected category<TAB>priority<TAB>text, got {line!r}")
+        examples.append(Example(text=parts[2].strip(), category=parts[0], priority=parts[1]))
+    return examples
+
+
+def _features() -> FeatureUnion:
+    return FeatureUnion(
+        [
+            ("words", TfidfVectorizer(analyzer=words, sublinear_tf=True, min_df=1)),
+            (
+                "chars",
+                TfidfVectorizer(
+                    analyzer="char", ngram_range=(1, 3), preprocessor=normalise, sublinear_tf=True, min_df=1,
+                ),
+            ),
+        ]
+    )
+
+
+def _pipeline(classes: int) -> Pipeline:
+    # 3-fold calibration needs at least 3 examples per class; with fewer (a tiny corrections-only
+    # model in tests) fall back to 2 folds
+    folds = 3 if classes >= 3 else 2
+    return Pipeline(
+        [
+            ("features", _features()),
+            ("model", CalibratedClassifierCV(LinearSVC(C=0.5), method="sigmoid", cv=folds)),
+        ]
+    )
+
+
+def data_fingerprint(examples: Iterable[Example]) -> str:
+    digest = hashlib.sha256()
+    for example in examples:
+        digest.update(f"{example.category}\t{example.priority}\t{example.text}\n".encode())
+    return digest.hexdigest()[:12]
+
+
+class TriageModel:
+    """A trained category model and priority model, with what they were trained on."""
+
+    def __init__(self, *, category: Pipeline, priority: Pipeline, version: str, trained_on: int,
+                 shipped_data: str) -> None:
+        self.category = category
+        self.priority = priority
+        self.version = version
+        self.trained_on = trained_on
+        self.shipped_data = shipped_data  # fingerprint of the shipped training file it was built from
+        self.format = MODEL_FORMAT
+        self.sklearn_version = sklearn.__version__
+
+    def predict(self, text: str) -> Prediction:
+        return self.predict_many([text])[0]
+
+    def predict_many(self, texts: Sequence[str]) -> list[Prediction]:
+        texts = [text or "" for text in texts]
+        category_probs = self.category.predict_proba(texts)
+        priority_probs = self.priority.predict_proba(texts)
+        category_classes = [str(c) for c in self.category.classes_]
+        priority_classes = [str(c) for c in self.priority.classes_]
+        predictions = []
+        for category_row, priority_row in zip(category_probs, priority_probs, strict=True):
+            c, p = int(np.argmax(category_row)), int(np.argmax(priority_row))
+            predictions.append(
+                Prediction(
+                    category=category_classes[c],
+                    category_confidence=float(category_row[c]),
+                    priority=priority_classes[p],
+                    priority_confidence=float(priority_row[p]),
+                    category_scores={k: float(v) for k, v in zip(category_classes, category_row, strict=True)},
+                    priority_scores={k: float(v) for k, v in zip(priority_classes, priority_row, strict=True)},
+                )
+            )
+        return predictions
+
+
+def train(examples: Sequence[Example], *, shipped_data: str = "") -> TriageModel:
+    """Fit both models. Examples without a category (a correction of priority only) train the
+    priority model alone, and the other way round."""
+    by_category = [e for e in examples if e.category]
+    by_priority = [e for e in examples if e.priority]
+    if len({e.category for e in by_category}) < 2 or len({e.priority for e in by_priority}) < 2:
+        raise ValueError("training needs examples of at least two categories and two priorities")
+    category = _pipeline(min(_class_counts(e.category for e in by_category)))
+    category.fit([e.text for e in by_category], [e.category for e in by_category])
+    priority = _pipeline(min(_class_counts(e.priority for e in by_priority)))
+    priority.fit([e.text for e in by_priority], [e.priority for e in by_priority])
+    version = f"{MODEL_FORMAT}.{data_fingerprint(examples)}"
+    return TriageModel(category=category, priority=priority, version=version, trained_on=len(examples),
+                       shipped_data=shipped_data)
+
+
+def _class_counts(labels: Iterable[str | None]) -> list[int]:
+    counts: dict[str | None, int] = {}
+    for label in labels:
+        counts[label] = counts.get(label, 0) + 1
+    return list(counts.values())
+
+
+def save(model: TriageModel, path: Path) -> None:
+    """Write atomically: a process that loads while another trains reads the old file or the new one."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=".triage-", suffix=".tmp")
+    os.close(handle)
+    try:
+        joblib.dump(model, temporary, compress=3)
+        os.replace(temporary, path)
+    finally:
+        if os.path.exists(temporary):
+            os.unlink(temporary)
+
+
+def load(path: Path) -> TriageModel | None:
+    """The saved model, or None when there is none or it was saved by another format or
+    scikit-learn version (then the caller trains a new one)."""
+    if not path.exists():
+        return None
+    try:
+        model = joblib.load(path)
+    except Exception:  # noqa: BLE001 - a truncated or foreign file is retrained, not fatal
+        return None
+    if (
+        not isinstance(model, TriageModel)
+        or getattr(model, "format", None) != MODEL_FORMAT
+        or getattr(model, "sklearn_version", None) != sklearn.__version__
+    ):
+        return None
+    return model
+
+
+@dataclass(frozen=True)
+class ClassScore:
+    label: str
+    precision: float
+    recall: float
+    f1: float
+    support: int
+
+
+@dataclass(frozen=True)
+class Evaluation:
+    classes: list[ClassScore]
+    macro_f1: float
+    accuracy: float
+
+    def score(self, label: str) -> ClassScore:
+        return next(c for c in self.classes if c.label == label)
+
+
+def evaluate_labels(truth: Sequence[str], predicted: Sequence[str], labels: Sequence[str]) -> Evaluation:
+    present = [label for label in labels if label in set(truth)]
+    precision, recall, f1, support = precision_recall_fscore_support(
+        truth, predicted, labels=present, zero_division=0,
+    )
+    classes = [
+        ClassScore(label, float(p), float(r), float(f), int(s))
+        for label, p, r, f, s in zip(present, precision, recall, f1, support, strict=True)
+    ]
+    accuracy = sum(t == p for t, p in zip(truth, predicted, strict=True)) / len(truth) if truth else 0.0
+    return Evaluation(classes=classes, macro_f1=float(np.mean(f1)) if present else 0.0, accuracy=accuracy)
