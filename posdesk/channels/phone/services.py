@@ -246,7 +246,8 @@ def callback_complete(*, task: CallbackTask, agent: User, outcome: str, note: st
     _check_workable(locked)
     now = timezone.now()
     locked.attempts += 1
-    ticket_id = locked.call.ticket_id
+    # a callback the merchant asked for (portal, WeChat) returns no call of theirs: it has no ticket
+    ticket_id = locked.call.ticket_id if locked.call is not None else None
     _outbound_call(agent=agent, number=locked.mobile, merchant_id=locked.merchant_id, ticket_id=ticket_id,
                    outcome=outcome, note=note, at=now, call_id=f"callback-{locked.pk}-{locked.attempts}")
     if locked.merchant_id is not None:

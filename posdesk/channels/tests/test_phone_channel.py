@@ -383,6 +383,24 @@ def test_an_unanswered_callback_stays_open_until_the_third_try(world, missed):
     assert CallRecord.objects.filter(direction="outbound").count() == 3
 
 
+def test_a_callback_the_merchant_asked_for_is_logged_without_a_call_to_return(world, monday):
+    # given a callback requested in the portal: there is no missed call, hence no ticket
+    from posdesk.channels.services import callback_request
+
+    requested = callback_request(merchant=world.merchant, mobile="13812345678", actor=world.merchant_user)
+    assert requested.call_id is None
+
+    # when the agent calls, once without an answer and then reaching the merchant
+    callback_complete(task=requested, agent=world.agent, outcome="no_answer")
+    task = callback_complete(task=requested, agent=world.agent, outcome="reached")
+
+    # then both calls are logged for the merchant, on no ticket, and the callback is closed
+    assert (task.status, task.attempts) == ("done", 2)
+    calls = CallRecord.objects.filter(direction="outbound").order_by("pk")
+    assert [(c.outcome, c.merchant_id, c.ticket_id) for c in calls] == [
+        ("no_answer", world.merchant.pk, None), ("reached", world.merchant.pk, None)]
+
+
 def test_a_closed_callback_cannot_be_completed_again(world, missed):
     callback_complete(task=missed, agent=world.agent, outcome="reached")
 
