@@ -61,6 +61,7 @@ INSTALLED_APPS = [
     "posdesk.slas",
     "posdesk.routing",
     "posdesk.tickets",
+    "posdesk.incidents",
     "posdesk.triage",
     "posdesk.channels",
     # adapters
@@ -324,3 +325,17 @@ CELERY_BEAT_SCHEDULE["tickets-auto-close"] = {
     "task": "posdesk.tickets.tasks.tickets_close_resolved_task",
     "schedule": 900.0,
 }
+
+# --- incidents (C7) -----------------------------------------------------------------------
+# A spike: at least max(floor, factor × baseline) new tickets of one key in a window ("minutes:floor").
+INCIDENT_WINDOWS = env.str("POSDESK_INCIDENT_WINDOWS", default="5:20,15:40")
+INCIDENT_SPIKE_FACTOR = env.float("POSDESK_INCIDENT_SPIKE_FACTOR", default=4.0)
+# the scope kinds that open an incident at once; the others are proposed to a supervisor
+# (response_code_district, response_code, firmware, category_district, terminal_model, category)
+INCIDENT_AUTO_OPEN = env.list(
+    "POSDESK_INCIDENT_AUTO_OPEN", default=["response_code_district", "response_code", "category_district"])
+INCIDENT_BASELINE_WEEKS = env.int("POSDESK_INCIDENT_BASELINE_WEEKS", default=8)
+# a dismissed proposal keeps its scope quiet this long, so the same spike is not proposed again
+INCIDENT_DISMISS_QUIET_MINUTES = env.int("POSDESK_INCIDENT_DISMISS_QUIET_MINUTES", default=120)
+CELERY_BEAT_SCHEDULE["incidents-detector-upkeep"] = {
+    "task": "posdesk.incidents.tasks.detector_upkeep_task", "schedule": 3600.0}
