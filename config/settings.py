@@ -61,6 +61,7 @@ INSTALLED_APPS = [
     "posdesk.slas",
     "posdesk.routing",
     "posdesk.tickets",
+    "posdesk.knowledge",
     "posdesk.incidents",
     "posdesk.triage",
     "posdesk.channels",
@@ -237,6 +238,10 @@ CELERY_BEAT_SCHEDULE = {
     "idempotency-prune": {"task": "posdesk.core.tasks.idempotency_prune", "schedule": 3600.0},
 }
 
+# full-text search of the ticket list's `q` when it is not an exact number, MID, TID, SN or mobile (C5)
+TICKET_TEXT_SEARCH = env.str("POSDESK_TICKET_TEXT_SEARCH", default="posdesk.knowledge.search.ticket_ids_matching")
+# knowledge articles are due for review this many days after each save or review (C5)
+KNOWLEDGE_REVIEW_DAYS = env.int("POSDESK_KNOWLEDGE_REVIEW_DAYS", default=180)
 # how an answer to a ticket reaches the merchant (e-mail thread, WeChat, else SMS): channels decide
 TICKET_REPLY_ROUTER = "posdesk.channels.replies.reply_route"
 CELERY_BEAT_SCHEDULE["mail-fetch"] = {"task": "posdesk.channels.tasks.mail_fetch_task", "schedule": 60.0}
