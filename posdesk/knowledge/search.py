@@ -162,17 +162,62 @@ def ticket_search_index(ticket_ids: Sequence[int]) -> None:
         _ticket_index_rows(batch, rows)
 
 
-def _ticket_index_rows(ids: Sequence[int], rows: Sequence[tuple[int, str]]) -> None:
+def _ticket_index_rows(ids: Sequence[int], rows: Sequence[tuple[int, str]], *, fresh: bool = False) -> None:
+    """`fresh`: the index holds none of these tickets (a rebuild after `ticket_index_clear`)."""
     with transaction.atomic(), connection.cursor() as cursor:
         if _on_postgres():
-            cursor.execute(f"DELETE FROM {TICKET_PG} WHERE ticket_id = ANY(%s)", [list(ids)])
+            if not fresh:
+                cursor.execute(f"DELETE FROM {TICKET_PG} WHERE ticket_id = ANY(%s)", [list(ids)])
             cursor.executemany(
                 f"INSERT INTO {TICKET_PG} (ticket_id, document) VALUES (%s, %s::tsvector)",
                 [(ticket_id, _tsvector_literal([(text, "D")])) for ticket_id, text in rows],
             )
         else:
-            cursor.executemany(f"DELETE FROM {TICKET_FTS} WHERE rowid = %s", [(i,) for i in ids])
+            if not fresh:
+                cursor.executemany(f"DELETE FROM {TICKET_FTS} WHERE rowid = %s", [(i,) for i in ids])
             cursor.executemany(f"INSERT INTO {TICKET_FTS} (rowid, terms) VALUES (%s, %s)", list(rows))
+
+
+def ticket_index_rebuild(*, batch: int = TICKET_BATCH, progress=None) -> int:  # noqa: ANN001
+    """Index every ticket from scratch (an existing database, a restored backup): the index is
+    emptied, then filled in committed batches in id order. Returns the number indexed."""
+    from posdesk.tickets.models import Ticket
+
+    ticket_index_clear()
+    done, after = 0, 0
+    while True:
+        chunk = list(
+            Ticket.objects.filter(pk__gt=after).order_by("pk").values_list("pk", "subject", "description")[:batch]
+        )
+        if not chunk:
+            break
+        rows = [(ticket_id, documents.ticket_document(subject, description)) for ticket_id, subject, description in chunk]
+        _ticket_index_rows([row[0] for row in rows], rows, fresh=True)
+        done += len(rows)
+        after = chunk[-1][0]
+        if progress:
+            progress(done)
+    if _on_postgres():
+        with connection.cursor() as cursor:
+            cursor.execute(f"ANALYZE {TICKET_PG}")
+    return done
+
+
+def article_index_rebuild() -> int:
+    from posdesk.knowledge.models import Article
+
+    with transaction.atomic():
+        with connection.cursor() as cursor:
+            cursor.execute(f"DELETE FROM {ARTICLE_PG if _on_postgres() else ARTICLE_FTS}")
+        done, after = 0, 0
+        while True:
+            chunk = list(Article.objects.filter(pk__gt=after).order_by("pk")[:500])
+            if not chunk:
+                break
+            article_index(chunk)
+            done += len(chunk)
+            after = chunk[-1].pk
+    return done
 
 
 def ticket_index_clear() -> None:

@@ -13,6 +13,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.text import slugify
 from django.utils.translation import gettext_lazy as _
+from pypinyin import lazy_pinyin
 
 from posdesk.audit.models import AuditEntry
 from posdesk.audit.services import audit_record
@@ -98,7 +99,7 @@ def _check_editor(actor) -> None:  # noqa: ANN001
 
 
 def _slug_for(data: ArticleData) -> str:
-    base = data.slug or slugify(data.title) or f"{data.category}-article"
+    base = data.slug or slugify(" ".join(lazy_pinyin(data.title))) or f"{data.category}-article"
     slug, n = base[:72], 2
     while Article.objects.filter(slug=slug).exists():
         slug = f"{base[:72]}-{n}"
