@@ -16,8 +16,9 @@ Of the keys a ticket spikes, the most specific one becomes the incident's scope 
 and the incident is "96 in that district", not "transactions everywhere".
 
 Counts that an incident already explains are not evidence of another one: a key's *excess* is its
-count minus the tickets linked in the window to incidents whose scope narrows it (`narrows`), so a
-96 outage in one district does not make the next 96 elsewhere look like a nationwide spike."""
+count minus the tickets of that key linked to incidents in the window (the services keep both
+counts), so a 96 outage in one district does not make the next 96 elsewhere, or the district's
+other transaction problems, look like a new spike."""
 
 from __future__ import annotations
 
@@ -86,13 +87,6 @@ def signal_keys(*, category: str, district_id: int | None, terminal_model_id: in
         if district_id is not None:
             keys.append(key_of({"r": _clean(code), "d": str(district_id)}))
     return keys
-
-
-def narrows(scope_key: str, key: str) -> bool:
-    """Every ticket of scope `scope_key` also counts under `key` (the scope has all of the key's
-    dimensions, with the same values)."""
-    scope = dims_of(scope_key)
-    return all(scope.get(d) == v for d, v in dims_of(key).items())
 
 
 def most_specific(keys: Iterable[str]) -> str | None:

@@ -134,8 +134,8 @@ class IncidentEvent(models.Model):
 # --- the detector's state -------------------------------------------------------------------------
 
 class DetectorCount(models.Model):
-    """New tickets per detector key per minute (minutes since the epoch, UTC). Keys `i=<id>` count
-    the tickets linked to incident <id>, which the detector subtracts as explained."""
+    """New tickets per detector key per minute (minutes since the epoch, UTC). A key `x:<key>`
+    counts the tickets of <key> linked to an incident, which the detector subtracts as explained."""
 
     key = models.CharField(max_length=120)
     minute = models.BigIntegerField()

@@ -32,7 +32,7 @@ from posdesk.audit.services import audit_record
 from posdesk.contact.models import ContactChannel, ContactPurpose
 from posdesk.contact.services import ContactDraft, ContactResult, contact_request, contact_request_many
 from posdesk.core.errors import Conflict, PermissionDenied, ValidationFailed, field_error
-from posdesk.core.taxonomy import OPEN_STATUSES, Category, Status
+from posdesk.core.taxonomy import Category, Status
 from posdesk.core.text import without_nul
 from posdesk.incidents import detector
 from posdesk.incidents.models import (
@@ -163,13 +163,15 @@ def _match(keys: Sequence[str], active: Sequence[_Active]) -> _Active | None:
     return found[best] if best is not None else None
 
 
-def _spikes(keys: set[str], active: Sequence[_Active], *, now_minute: int, at: datetime,
-            rule: detector.SpikeRule) -> dict[str, detector.Spike]:
-    """The keys among `keys` whose unexplained count reaches the threshold now."""
-    incident_keys = {a.id: f"i={a.id}" for a in active}
+EXPLAINED = "x:"  # prefix of the counters of tickets an incident explains: "x:r=96" per minute
+
+
+def _spikes(keys: set[str], *, now_minute: int, at: datetime, rule: detector.SpikeRule) -> dict[str, detector.Spike]:
+    """The keys among `keys` whose unexplained count (tickets not linked to an incident) reaches
+    the threshold now: two statements, the windows' counts and the hour's baselines."""
     per_minute: dict[str, dict[int, int]] = defaultdict(dict)
     for key, minute, count in DetectorCount.objects.filter(
-        key__in=sorted(keys | set(incident_keys.values())), minute__gt=now_minute - rule.longest,
+        key__in=sorted(keys | {EXPLAINED + k for k in keys}), minute__gt=now_minute - rule.longest,
         minute__lte=now_minute,
     ).values_list("key", "minute", "count"):
         per_minute[key][minute] = count
@@ -177,12 +179,9 @@ def _spikes(keys: set[str], active: Sequence[_Active], *, now_minute: int, at: d
                      .values_list("key", "per_hour"))
     spikes = {}
     for key in keys:
-        explained: Counter[int] = Counter()
-        for a in active:
-            if detector.narrows(a.scope_key, key):
-                explained.update(per_minute.get(incident_keys[a.id], {}))
-        spike = detector.spike_of(key, per_minute=per_minute.get(key, {}), explained_per_minute=explained,
-                                  now_minute=now_minute, baseline_per_hour=baselines.get(key, 0.0), rule=rule)
+        spike = detector.spike_of(key, per_minute=per_minute.get(key, {}),
+                                  explained_per_minute=per_minute.get(EXPLAINED + key, {}), now_minute=now_minute,
+                                  baseline_per_hour=baselines.get(key, 0.0), rule=rule)
         if spike is not None:
             spikes[key] = spike
     return spikes
@@ -219,8 +218,8 @@ def incidents_observe(*, signals: Sequence[TicketSignal]) -> dict[int, int]:
     linked: dict[int, int] = {}
     if unexplained:
         rule = spike_rule()
-        spikes = _spikes({k for _s, keys in unexplained for k in keys}, active,
-                         now_minute=detector.minute_of(at), at=at, rule=rule)
+        spikes = _spikes({k for _s, keys in unexplained for k in keys}, now_minute=detector.minute_of(at), at=at,
+                         rule=rule)
         if spikes:
             linked.update(_incidents_open_for_spikes(unexplained, spikes, at=at, rule=rule))
     for incident_id, ticket_ids in to_link.items():
@@ -247,12 +246,13 @@ def _incidents_open_for_spikes(unexplained: list[tuple[TicketSignal, list[str]]]
         spike = detector.candidate_scope(keys, spikes)
         if spike is not None:
             candidates.setdefault(spike.key, spike)
-    opened: list[str] = [a.scope_key for a in active]
     for key in detector_order(candidates):
-        if any(detector.narrows(scope, key) for scope in opened):
-            continue  # its excess was measured before a narrower incident explained part of it; next batch sees
-        incident = _incident_create(candidates[key], at=at)
-        opened.append(key)
+        # counted again under the lock: an incident opened since (by this loop or another worker)
+        # may explain the excess that was measured before
+        fresh = _spikes({key}, now_minute=detector.minute_of(at), at=at, rule=rule).get(key)
+        if fresh is None:
+            continue
+        incident = _incident_create(fresh, at=at)
         linked.update(_recent_tickets_link(incident, at=at, minutes=rule.longest))
     return linked
 
@@ -395,7 +395,13 @@ def incident_tickets_link(*, incident_id: int, ticket_ids: Sequence[int]) -> dic
         if not inserted:
             return {}
         fresh = [t for t in tickets if t.pk in inserted]
-        _counts_add(Counter((f"i={incident.pk}", detector.minute_of(t.created_at)) for t in fresh).items())
+        # the linked tickets are explained: the detector no longer counts them as evidence of another spike
+        explained = Counter[tuple[str, int]]()
+        for keys, created_at in DetectorSignal.objects.filter(ticket_id__in=sorted(inserted)).values_list(
+                "keys", "created_at"):
+            for key in keys.strip("|").split("|"):
+                explained[(EXPLAINED + key, detector.minute_of(created_at))] += 1
+        _counts_add(explained.items())
         if incident.status not in CONFIRMED_STATUSES:
             return {}
         latest = _latest_public_update(incident)
@@ -625,7 +631,7 @@ def incident_broadcast(*, event_id: int) -> int:
     by the contact gate in one batch (opt-outs and caps respected; do-not-disturb still lets an
     incident notice through, as the gate's rules say). Runs once per event."""
     with transaction.atomic():
-        event = IncidentEvent.objects.select_for_update().select_related("incident", "actor").get(pk=event_id)
+        event = IncidentEvent.objects.select_for_update(of=("self",)).select_related("incident", "actor").get(pk=event_id)
         if not event.broadcast or event.broadcast_done_at is not None:
             return 0
         incident = event.incident
@@ -677,11 +683,15 @@ def detector_upkeep(*, now: datetime | None = None) -> dict[str, int]:
     now = now or timezone.now()
     cutoff_minute = detector.minute_of(now - MINUTE_COUNTS_KEPT)
     cutoff_minute -= cutoff_minute % 60  # whole hours only, so an hour is rolled up once
-    old = DetectorCount.objects.filter(minute__lt=cutoff_minute).exclude(key__startswith="i=")
+    old = DetectorCount.objects.filter(minute__lt=cutoff_minute)
     hours = Counter[tuple[str, int]]()
     for key, minute, count in old.values_list("key", "minute", "count").iterator(chunk_size=5000):
-        hours[(key, minute // 60)] += count
-    _counts_add(hours.items(), model=DetectorHourCount, slot="hour")
+        # a baseline is the usual volume: tickets an incident explained are not part of it
+        if key.startswith(EXPLAINED):
+            hours[(key.removeprefix(EXPLAINED), minute // 60)] -= count
+        else:
+            hours[(key, minute // 60)] += count
+    _counts_add([(slot, n) for slot, n in hours.items() if n > 0], model=DetectorHourCount, slot="hour")
     rolled, _ = DetectorCount.objects.filter(minute__lt=cutoff_minute).delete()
     signals, _ = DetectorSignal.objects.filter(created_at__lt=now - SIGNALS_KEPT).delete()
     weeks = settings.INCIDENT_BASELINE_WEEKS

@@ -45,13 +45,6 @@ def test_the_most_specific_spiking_key_is_the_scope() -> None:
     assert detector.kind_of("r=96;d=12") == Kind.RESPONSE_CODE_DISTRICT
 
 
-def test_a_district_scope_narrows_the_nationwide_key_but_not_another_district() -> None:
-    assert detector.narrows("r=96;d=12", "r=96")
-    assert not detector.narrows("r=96;d=12", "r=96;d=13")
-    assert not detector.narrows("r=96", "r=96;d=12")
-    assert not detector.narrows("r=96;d=12", "c=transaction")
-
-
 def test_the_floor_holds_while_there_is_no_baseline() -> None:
     rule = SpikeRule(windows=(Window(5, 20),), factor=4)
     assert rule.threshold(rule.windows[0], baseline_per_hour=0) == 20
