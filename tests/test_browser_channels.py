@@ -234,6 +234,11 @@ def test_agent_takes_a_missed_call_tries_once_without_answer_then_reaches_the_me
     expect(row).to_contain_text("王坐席")
     expect(page.locator(f"#callback-{task.pk}-take")).to_have_count(0)
 
+    # when they press "log call" before saying how the call went, the browser asks for the outcome
+    page.click(f"#callback-{task.pk}-complete")
+    assert page.locator(f"#callback-{task.pk}-outcome").evaluate("select => !select.validity.valid")
+    assert not CallRecord.objects.filter(direction=CallRecord.Direction.OUTBOUND).exists()
+
     # when nobody answers their call
     page.select_option(f"#callback-{task.pk}-outcome", "no_answer")
     page.click(f"#callback-{task.pk}-complete")
@@ -282,6 +287,11 @@ def test_agent_reads_the_contact_panel_logs_calls_and_the_panel_follows(world, l
     expect(panel.locator("#contact-decision")).to_contain_text(re.compile("现在可以回访|allowed now"))
     snap(page, "console-ticket-contact-panel")
     page.evaluate("window.__no_reload = true")
+
+    # when they press "log call" before saying how the call went, nothing is logged
+    page.click("#call-log-submit")
+    assert page.locator("#call-log-outcome").evaluate("select => !select.validity.valid")
+    assert not CallRecord.objects.filter(ticket=ticket).exists()
 
     # when they log a follow-up call nobody answered
     page.select_option("#call-log-outcome", "no_answer")

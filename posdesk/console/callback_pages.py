@@ -49,6 +49,9 @@ class CallOutcomeForm(forms.Form):
 
 
 class CallLogForm(CallOutcomeForm):
+    # no outcome chosen in advance (the first choice would be "reached"): the agent says how it went
+    outcome = forms.ChoiceField(label=gettext_lazy("Outcome"),
+                                choices=[("", "—"), *CallRecord.Outcome.choices])
     mobile = forms.CharField(
         label=gettext_lazy("Number called"), required=False, max_length=40,
         help_text=gettext_lazy("Leave empty for the merchant's primary contact."),
