@@ -7,6 +7,7 @@ from posdesk.accounts.api import router as accounts_router
 from posdesk.channels.api import router as channels_router
 from posdesk.core.api import install_error_handlers
 from posdesk.incidents.api import router as incidents_router
+from posdesk.knowledge.api import router as knowledge_router
 from posdesk.merchants.api import router as merchants_router
 from posdesk.terminals.api import router as terminals_router
 from posdesk.tickets.api import router as tickets_router
@@ -31,4 +32,5 @@ api.add_router("", sla_router)
 api.add_router("", merchants_router)
 api.add_router("", terminals_router)
 api.add_router("", channels_router)
+api.add_router("", knowledge_router)
 api.add_router("", incidents_router)

@@ -49,7 +49,13 @@ def scene(world) -> Scene:
     other = ticket_open(actor=w.agent, merchant=w.other_merchant, text="押金什么时候退", channel="phone")
     duplicate = ticket_open(actor=w.merchant_user, merchant=w.merchant, text="打印机还是不出纸", channel="portal")
     s = Scene(world=w, ticket=ticket, other_ticket=other, duplicate=duplicate)
-    s.ids = {
+    from posdesk.knowledge.services import ArticleData, article_create  # the knowledge rows (C5)
+
+    article = article_create(actor=w.admin, data=ArticleData(title="打印机不出纸", category="hardware", slug="printer",
+                                                            status="published"))
+    internal = article_create(actor=w.admin, data=ArticleData(title="主密钥灌装", category="software", slug="keys",
+                                                             status="published", audience="internal"))
+    s.ids = {"article": article.slug, "internal_article": internal.slug, 
         "ticket": ticket.pk, "other_ticket": other.pk, "duplicate": duplicate.pk, "merchant": w.merchant.pk,
         "other_merchant": w.other_merchant.pk, "contact": w.contact.pk, "terminal": w.terminal.pk,
         "other_terminal": w.other_terminal.pk,
@@ -144,6 +150,10 @@ API_CASES = [
     Case("get", "/terminals/{terminal}", ALL_OK, openapi_path="/terminals/{terminal_id}"),
     Case("get", "/terminals/{other_terminal}", expect(200, anonymous=401, merchant=404, technician=404, vendor=404),
          openapi_path="/terminals/{terminal_id}"),
+    Case("get", "/articles?q=打印机&category=hardware", ALL_OK, openapi_path="/articles"),
+    Case("get", "/articles/{article}", ALL_OK, openapi_path="/articles/{slug}"),
+    Case("get", "/articles/{internal_article}", expect(200, anonymous=401, merchant=404), openapi_path="/articles/{slug}"),
+    Case("get", "/response-codes/A0", ALL_OK, openapi_path="/response-codes/{code}"),
 ]
 
 
@@ -293,6 +303,19 @@ PAGE_CASES = [
     Case("get", "/admin/", expect(302, admin=200), openapi_path="admin:index"),
     Case("get", "/admin/channels/rejectedinbound/", expect(302, admin=200),
          openapi_path="admin:channels_rejectedinbound_changelist"),
+    # the knowledge base (C5): merchants read merchant-facing articles in the portal; staff in the console
+    Case("get", "/portal/help/", PORTAL_PAGE, openapi_path="portal:help"),
+    Case("get", "/portal/help/{article}/", PORTAL_PAGE, openapi_path="portal:help_article"),
+    Case("get", "/portal/help/{internal_article}/", PORTAL_OTHER, openapi_path="portal:help_article"),
+    Case("post", "/portal/help/{article}/solved/", PORTAL_ACTION, openapi_path="portal:help_solved"),
+    Case("get", "/portal/report/suggest/?text=打印机不出纸", PORTAL_PAGE, openapi_path="portal:report_suggest"),
+    Case("get", "/console/kb/?q=打印机", STAFF_PAGE, openapi_path="console:kb"),
+    Case("get", "/console/kb/{internal_article}/", STAFF_PAGE, openapi_path="console:kb_article"),
+    Case("post", "/console/kb/{article}/reviewed/", expect(403, anonymous=302, supervisor=302, admin=302),
+         openapi_path="console:kb_reviewed"),
+    Case("get", "/console/kb/report/", expect(403, anonymous=302, supervisor=200, admin=200),
+         openapi_path="console:kb_report"),
+    Case("get", "/admin/knowledge/article/", expect(302, admin=200), openapi_path="admin:knowledge_article_changelist"),
 ]
 
 

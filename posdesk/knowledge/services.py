@@ -93,6 +93,13 @@ def _clean(data: ArticleData) -> ArticleData:
     return data
 
 
+def article_data_check(data: ArticleData) -> ArticleData:
+    """Validate and normalise `data` as a save would (for forms that show errors beside fields)."""
+    data = _clean(data)
+    _models(data.terminal_model_ids)
+    return data
+
+
 def _check_editor(actor) -> None:  # noqa: ANN001
     if getattr(actor, "role", None) not in EDITOR_ROLES:
         raise PermissionDenied(_("Only supervisors and admins edit articles."), code="article_edit_not_allowed")

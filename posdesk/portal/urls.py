@@ -1,6 +1,6 @@
 from django.urls import path
 
-from posdesk.portal import views
+from posdesk.portal import help_pages, views
 
 app_name = "portal"
 urlpatterns = [
@@ -8,6 +8,10 @@ urlpatterns = [
     path("login/", views.login_view, name="login"),
     path("logout/", views.logout_view, name="logout"),
     path("report/", views.report, name="report"),
+    path("report/suggest/", help_pages.report_suggest, name="report_suggest"),
+    path("help/", help_pages.help_index, name="help"),
+    path("help/<slug:slug>/", help_pages.help_article, name="help_article"),
+    path("help/<slug:slug>/solved/", help_pages.help_solved, name="help_solved"),
     path("preferences/", views.preferences, name="preferences"),
     path("callback/", views.callback_request_view, name="callback"),
     path("tickets/<int:ticket_id>/", views.ticket_detail, name="ticket"),

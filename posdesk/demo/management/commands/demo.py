@@ -33,10 +33,22 @@ class Command(BaseCommand):
             self.stdout.write(f"demo data created: {created} ({time.perf_counter() - started:.1f} s)")
         else:
             self.stdout.write("demo data already loaded; nothing changed")
+        self._knowledge(index_tickets=not result.history_skipped and history_days > 0)
         if tickets:
             self._bulk(tickets, batch_size)
         if not no_logins:
             self._print_logins()
+
+    def _knowledge(self, *, index_tickets: bool) -> None:
+        """The demo articles (C5), and the search index of the history just written."""
+        from posdesk.demo.articles import demo_articles_load
+        from posdesk.knowledge.search import ticket_index_rebuild
+
+        created = demo_articles_load()
+        if created:
+            self.stdout.write(f"knowledge articles created: {created}")
+        if index_tickets:
+            self.stdout.write(f"ticket search index: {ticket_index_rebuild():,} tickets")
 
     def _bulk(self, target: int, batch_size: int) -> None:
         def progress(done: int, need: int, seconds: float) -> None:
