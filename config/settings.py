@@ -244,6 +244,14 @@ TICKET_TEXT_SEARCH = env.str("POSDESK_TICKET_TEXT_SEARCH", default="posdesk.know
 KNOWLEDGE_REVIEW_DAYS = env.int("POSDESK_KNOWLEDGE_REVIEW_DAYS", default=180)
 # how an answer to a ticket reaches the merchant (e-mail thread, WeChat, else SMS): channels decide
 TICKET_REPLY_ROUTER = "posdesk.channels.replies.reply_route"
+# --- triage (C6) and self-service answers (C5) --------------------------------------------
+# the job every new ticket's commit starts (coalesced): triage, then incidents, answers and routing
+TICKET_INTAKE_JOB = "posdesk.triage.tasks.tickets_intake_task"
+# a self-service answer is sent only when triage is at least this sure of the ticket's category
+TRIAGE_SELF_SERVICE_CONFIDENCE = env.float("POSDESK_TRIAGE_SELF_SERVICE_CONFIDENCE", default=0.8)
+# an open ticket of the same merchant (and terminal) with similar words this many days back is a possible duplicate
+TRIAGE_DUPLICATE_DAYS = env.int("POSDESK_TRIAGE_DUPLICATE_DAYS", default=3)
+CELERY_BEAT_SCHEDULE["triage-sweep"] = {"task": "posdesk.triage.tasks.tickets_triage_sweep_task", "schedule": 60.0}
 CELERY_BEAT_SCHEDULE["mail-fetch"] = {"task": "posdesk.channels.tasks.mail_fetch_task", "schedule": 60.0}
 CELERY_BEAT_SCHEDULE["inbound-sweep"] = {"task": "posdesk.channels.tasks.inbound_sweep_task", "schedule": 60.0}
 

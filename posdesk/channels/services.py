@@ -31,6 +31,7 @@ from posdesk.terminals.models import Terminal
 from posdesk.tickets.attachments import CheckedFile
 from posdesk.tickets.models import Ticket
 from posdesk.tickets.services import ticket_acknowledge, ticket_append_from_channel, ticket_open_from_channel
+from posdesk.triage.services import self_service_reply
 
 logger = logging.getLogger("posdesk.channels")
 
@@ -125,6 +126,7 @@ def inbound_process(
         if ticket is not None:
             ticket_append_from_channel(ticket=ticket, text=text, channel=message.channel, attachments=attachments,
                                        sender=message.sender if merchant is None else "")
+            self_service_reply(ticket=ticket, text=text)  # "did this solve it?" answered on the thread (C5)
             opened = False
         else:
             ticket = ticket_open_from_channel(channel=message.channel, text=text, merchant=merchant,

@@ -23,6 +23,7 @@ from posdesk.audit.services import audit_record
 from posdesk.contact.models import ContactChannel, ContactPurpose
 from posdesk.contact.services import contact_inbound_recorded, contact_request
 from posdesk.core.errors import Conflict, PermissionDenied, ValidationFailed, field_error
+from posdesk.core.jobs import CoalescedJob
 from posdesk.core.rows import row_insert
 from posdesk.core.taxonomy import OPEN_STATUSES, Category, Channel, Priority, Status
 from posdesk.core.text import without_nul
@@ -32,10 +33,13 @@ from posdesk.terminals.models import Terminal
 from posdesk.tickets import lifecycle, policies
 from posdesk.tickets.attachments import CheckedFile
 from posdesk.tickets.models import Ticket, TicketAttachment, TicketEvent, TicketNumberSequence
-from posdesk.tickets.routing import routing_kick, tickets_assign_waiting_later
+from posdesk.tickets.routing import tickets_assign_waiting_later
 from posdesk.tickets.sla import sla_refresh, sla_status_changed
 
 MAX_TEXT = 5000
+# A new ticket is triaged after its commit (settings.TICKET_INTAKE_JOB, in the triage app above this
+# one), which then starts routing, so skills see the triaged category. Coalesced: one run per window.
+intake_kick = CoalescedJob(settings.TICKET_INTAKE_JOB)
 SHANGHAI = timezone.get_fixed_timezone(8 * 60)  # Asia/Shanghai has no DST
 
 
@@ -264,8 +268,7 @@ def _ticket_write(
             contact_inbound_recorded(merchant_id=merchant.pk, channel=channel, at=now)
         if acknowledge:
             ticket_acknowledge(ticket=ticket)
-    if ticket.assignee_id is None:
-        transaction.on_commit(routing_kick)  # skills, presence and load pick who works it
+    transaction.on_commit(intake_kick)  # triage (C6) classifies it, then routing picks who works it
     return ticket
 
 
@@ -568,3 +571,66 @@ def ticket_merge(*, duplicate: Ticket, original: Ticket, actor: User, reason: st
            reason=reason, data={"from": duplicate.number, "from_id": duplicate.pk})
     _touch(original, now)
     return original
+
+
+# --- automatic work (triage, C6; self-service answers, C5) ----------------------------------
+
+@transaction.atomic
+def ticket_identify(
+    *, ticket: Ticket, actor: User | None, merchant: Merchant | None = None, terminal: Terminal | None = None,
+    reason: str = "",
+) -> TicketEvent | None:
+    """Link the merchant and/or terminal a ticket lacks (an unidentified e-mail that names its MID,
+    a WeChat text with the SN). Only fills what is empty, and only with a terminal of the ticket's
+    merchant: an identity already set is never replaced here. Returns None when nothing changed."""
+    ticket = _lock(ticket)
+    changes: dict[str, list] = {}
+    fields: list[str] = []
+    if merchant is not None and ticket.merchant_id is None:
+        ticket.merchant, ticket.district_id = merchant, merchant.district_id
+        changes["merchant"] = [None, merchant.mid]
+        fields += ["merchant", "district"]
+    if (terminal is not None and ticket.terminal_id is None and ticket.merchant_id is not None
+            and terminal.merchant_id == ticket.merchant_id):
+        ticket.terminal = terminal
+        changes["terminal"] = [None, terminal.sn]
+        fields.append("terminal")
+    if not changes:
+        return None
+    now = timezone.now()
+    _touch(ticket, now, fields)
+    event = _event(ticket, kind=TicketEvent.Kind.FIELDS_CHANGED, actor=actor, at=now, is_public=False,
+                   reason=without_nul(reason)[:500], data={"changes": changes})
+    audit_record(actor=actor, action=AuditEntry.Action.UPDATE, target=ticket, summary=ticket.number,
+                 changes=changes)
+    return event
+
+
+@transaction.atomic
+def ticket_automatic_answer(
+    *, ticket: Ticket, body: str, full_body: str = "", notify: bool = True, data: dict | None = None
+) -> TicketEvent:
+    """An answer the system gives on its own (a self-service answer): a public reply without an
+    actor on the timeline, and (`notify`) the message on the merchant's own thread through the
+    contact gate. It is not the first response: the ticket stays in the queue and an agent still
+    owes one."""
+    ticket = _lock(ticket)
+    now = timezone.now()
+    event = _event(ticket, kind=TicketEvent.Kind.REPLY, actor=None, at=now, body=full_body or body,
+                   data={"automatic": True, **(data or {})})
+    _touch(ticket, now)
+    if notify:
+        _notify_merchant(ticket, body, full_body=full_body)
+    return event
+
+
+@transaction.atomic
+def ticket_resolve_automatically(*, ticket: Ticket, reason: str) -> TicketEvent:
+    """Resolve a ticket without a person deciding it (the merchant said a self-service answer solved
+    it): a lifecycle transition with its reason, marked automatic; refused if the move is illegal."""
+    ticket = _lock(ticket)
+    if not lifecycle.is_legal(ticket.status, Status.RESOLVED):
+        raise Conflict(_("This ticket can no longer be resolved."), code="illegal_transition",
+                       detail={"from": ticket.status, "to": Status.RESOLVED})
+    return _apply_transition(ticket, actor=None, to_status=Status.RESOLVED, reason=without_nul(reason)[:500],
+                             at=timezone.now(), automatic=True)

@@ -1,14 +1,17 @@
 """Possible duplicates (C6), the pure part: is a new ticket the same problem as an open ticket of
-the same merchant? Words of both texts (jieba with the trade's dictionary) compared as sets, with
-the little words that every message shares left out; a shared response code or SN counts as a
-strong word. No database: the pipeline hands in the candidates it read in one query."""
+the same merchant? Both texts are compared twice, as sets of words (jieba with the trade's
+dictionary, the little words every message shares left out) and as sets of character pairs — jieba
+cuts one phrase two ways in two messages (打印机/不出/纸 against 打印机/又/不/出纸/了) and the pairs do
+not care — and the better of the two counts; a shared response code or SN is strong evidence. No
+database: the pipeline hands in the candidates it read in one query."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
-from posdesk.core.segmentation import words
+from posdesk.core.segmentation import normalise, words
 
 # Score from which an open ticket is shown as a possible duplicate: two short messages about the
 # same fault ("打印机不出纸" / "打印机不出纸了怎么办") share most words; two faults of one shop
@@ -20,20 +23,36 @@ _FILLER = frozenset(
 )
 
 
-def text_words(text: str, strong: Iterable[str] = ()) -> frozenset[str]:
-    """The words that say what a message is about, plus `strong` ones (its response codes, SNs)
-    marked so they cannot collide with ordinary words."""
-    found = {w for w in words(text) if w not in _FILLER}
-    return frozenset(found | {f"#{s.upper()}" for s in strong})
+_NOT_TEXT = re.compile(r"[^\w\u4e00-\u9fff]+")
 
 
-def similarity(a: frozenset[str], b: frozenset[str]) -> float:
-    """Jaccard similarity of two word sets, 0 … 1; a shared strong word alone scores at least 0.5."""
-    if not a or not b:
-        return 0.0
-    shared = a & b
-    score = len(shared) / len(a | b)
-    if any(word.startswith("#") for word in shared):
+@dataclass(frozen=True)
+class TextSignature:
+    words: frozenset[str]
+    pairs: frozenset[str]
+    strong: frozenset[str]
+
+
+def text_words(text: str, strong: Iterable[str] = ()) -> TextSignature:
+    """What a message is about: its words without the filler, its character pairs, and `strong`
+    identifiers (its response codes, SNs)."""
+    plain = _NOT_TEXT.sub("", normalise(text))
+    return TextSignature(
+        words=frozenset(w for w in words(text) if w not in _FILLER),
+        pairs=frozenset(plain[i:i + 2] for i in range(len(plain) - 1)),
+        strong=frozenset(s.upper() for s in strong),
+    )
+
+
+def _jaccard(a: frozenset[str], b: frozenset[str]) -> float:
+    return len(a & b) / len(a | b) if a and b else 0.0
+
+
+def similarity(a: TextSignature, b: TextSignature) -> float:
+    """0 … 1: the better of the word and the character-pair Jaccard similarity; a shared strong
+    identifier alone scores at least 0.5."""
+    score = max(_jaccard(a.words, b.words), _jaccard(a.pairs, b.pairs))
+    if a.strong & b.strong:
         score = max(score, 0.5)
     return score
 
@@ -42,11 +61,11 @@ def similarity(a: frozenset[str], b: frozenset[str]) -> float:
 class Candidate:
     ticket_id: int
     terminal_id: int | None
-    words: frozenset[str]
+    words: TextSignature
 
 
 def best_duplicate(
-    words_of_new: frozenset[str], terminal_id: int | None, candidates: Sequence[Candidate]
+    words_of_new: TextSignature, terminal_id: int | None, candidates: Sequence[Candidate]
 ) -> tuple[int, float] | None:
     """The most similar candidate at or above MIN_SIMILARITY, the oldest on a tie (candidates come
     oldest first); a candidate on another terminal than the new ticket's is a different problem."""
