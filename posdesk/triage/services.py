@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
 
 from django.db import transaction
 from django.utils import timezone
@@ -16,33 +15,9 @@ from posdesk.knowledge.services import deflection_record
 from posdesk.tickets.models import Ticket
 from posdesk.tickets.services import ticket_automatic_answer, ticket_classify, ticket_resolve_automatically
 from posdesk.triage import training
-from posdesk.triage.classifier import Prediction
-from posdesk.triage.entities import Entities, extract_entities
+from posdesk.triage.decision import TriageResult, triage_decide
 from posdesk.triage.models import SelfServiceAnswer, TriageCorrection
-from posdesk.triage.rules import RULE_CONFIDENCE, rules_apply
 from posdesk.triage.selfservice import answer_text, merchant_answer
-
-
-@dataclass(frozen=True)
-class TriageResult:
-    category: str  # SPEC §4 category code
-    priority: str  # P1–P4
-    confidence: float  # of the category, 0–1 (calibrated; RULE_CONFIDENCE at least when a rule decided it)
-    entities: Entities
-    priority_confidence: float = 0.0
-    reasons: tuple[str, ...] = ()  # the rules that decided ("response_code", "p1_words:黑屏", …)
-    model_version: str = ""
-
-    def as_dict(self) -> dict:
-        return {
-            "category": self.category,
-            "priority": self.priority,
-            "confidence": round(self.confidence, 3),
-            "priority_confidence": round(self.priority_confidence, 3),
-            "entities": self.entities.as_dict(),
-            "reasons": list(self.reasons),
-            "model_version": self.model_version,
-        }
 
 
 def triage_text(text: str) -> TriageResult:
@@ -55,24 +30,10 @@ def triage_texts(texts: Sequence[str]) -> list[TriageResult]:
     """`triage_text` for many messages at once (one model call: the intake pipeline's batch)."""
     model = training.model_get()
     predictions = model.predict_many(list(texts))
-    return [_decide(text, prediction, model.version) for text, prediction in zip(texts, predictions, strict=True)]
-
-
-def _decide(text: str, prediction: Prediction, version: str) -> TriageResult:
-    entities = extract_entities(text)
-    outcome = rules_apply(text, response_codes=entities.response_code)
-    category, confidence = prediction.category, prediction.category_confidence
-    if outcome.category:
-        category = outcome.category
-        confidence = max(RULE_CONFIDENCE, prediction.category_scores.get(category, 0.0))
-    priority, priority_confidence = prediction.priority, prediction.priority_confidence
-    if outcome.p1:
-        priority = "P1"
-        priority_confidence = max(RULE_CONFIDENCE, prediction.priority_scores.get("P1", 0.0))
-    return TriageResult(
-        category=category, priority=priority, confidence=confidence, entities=entities,
-        priority_confidence=priority_confidence, reasons=outcome.reasons, model_version=version,
-    )
+    return [
+        triage_decide(text, prediction, model_version=model.version)
+        for text, prediction in zip(texts, predictions, strict=True)
+    ]
 
 
 # --- corrections, self-service answers (T2) ---------------------------------------------------
