@@ -60,6 +60,9 @@ def scene(world) -> Scene:
         "other_merchant": w.other_merchant.pk, "contact": w.contact.pk, "terminal": w.terminal.pk,
         "other_terminal": w.other_terminal.pk,
     }
+    from posdesk.incidents.tests.builders import incident_linking  # an open incident with world.merchant's ticket
+
+    s.ids["incident"] = incident_linking([ticket]).pk
     return s
 
 
@@ -143,6 +146,19 @@ API_CASES = [
                                                                  admin=200),
          openapi_path="/merchants/{merchant_id}/contact-summary"),
     Case("get", "/terminal-models", ALL_OK, openapi_path="/terminal-models"),
+    # incidents (C7): the desk reads; supervisors and admins act
+    Case("get", "/incidents", expect(403, anonymous=401, agent=200, supervisor=200, admin=200),
+         openapi_path="/incidents"),
+    Case("get", "/incidents/{incident}", expect(403, anonymous=401, agent=200, supervisor=200, admin=200),
+         openapi_path="/incidents/{incident_id}"),
+    Case("post", "/incidents/{incident}/updates", expect(403, anonymous=401, supervisor=201, admin=201),
+         body=lambda s: {"body": "主机已恢复", "broadcast": True}, openapi_path="/incidents/{incident_id}/updates"),
+    Case("post", "/incidents/{incident}/status", expect(403, anonymous=401, supervisor=200, admin=200),
+         body=lambda s: {"to_status": "monitoring"}, openapi_path="/incidents/{incident_id}/status"),
+    Case("post", "/incidents/{incident}/eta", expect(403, anonymous=401, supervisor=200, admin=200),
+         body=lambda s: {"eta": None}, openapi_path="/incidents/{incident_id}/eta"),
+    Case("post", "/incidents/{incident}/resolve", expect(403, anonymous=401, supervisor=200, admin=200),
+         body=lambda s: {"resolution": "release"}, openapi_path="/incidents/{incident_id}/resolve"),
     Case("get", "/terminals", ALL_OK, openapi_path="/terminals"),
     Case("post", "/terminals", expect(403, anonymous=401, agent=201, supervisor=201, admin=201),
          body=lambda s: {"sn": "N7NL99990001", "model": s.world.terminal.model.code, "tid": "19990001"},
@@ -300,6 +316,19 @@ PAGE_CASES = [
     Case("get", "/", expect(302), openapi_path="home"),
     Case("get", "/healthz", expect(200), openapi_path="healthz"),
     Case("get", "/readyz", expect(200), openapi_path="readyz"),
+    # incidents (C7): the desk reads the list and an incident; supervisors and admins act
+    Case("get", "/console/incidents/", expect(403, anonymous=302, agent=200, supervisor=200, admin=200),
+         openapi_path="console:incidents"),
+    Case("get", "/console/incidents/{incident}/", expect(403, anonymous=302, agent=200, supervisor=200, admin=200),
+         openapi_path="console:incident"),
+    Case("post", "/console/incidents/{incident}/status/", expect(403, anonymous=302, supervisor=302, admin=302),
+         body=_ticket_form(to_status="monitoring"), openapi_path="console:incident_status"),
+    Case("post", "/console/incidents/{incident}/update/", expect(403, anonymous=302, supervisor=302, admin=302),
+         body=_ticket_form(body="正在恢复", public="on"), openapi_path="console:incident_update"),
+    Case("post", "/console/incidents/{incident}/eta/", expect(403, anonymous=302, supervisor=302, admin=302),
+         body=_ticket_form(eta=""), openapi_path="console:incident_eta"),
+    Case("post", "/console/incidents/{incident}/resolve/", expect(403, anonymous=302, supervisor=302, admin=302),
+         body=_ticket_form(resolution="release"), openapi_path="console:incident_resolve"),
     Case("get", "/admin/", expect(302, admin=200), openapi_path="admin:index"),
     Case("get", "/admin/channels/rejectedinbound/", expect(302, admin=200),
          openapi_path="admin:channels_rejectedinbound_changelist"),

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from posdesk.console import callback_pages, knowledge_pages, routing_pages, sla_pages, views
+from posdesk.console import callback_pages, incident_pages, knowledge_pages, routing_pages, sla_pages, views
 
 app_name = "console"
 urlpatterns = [
@@ -34,4 +34,10 @@ urlpatterns = [
     path("kb/report/", knowledge_pages.kb_report, name="kb_report"),
     path("kb/<slug:slug>/", knowledge_pages.kb_article, name="kb_article"),
     path("kb/<slug:slug>/reviewed/", knowledge_pages.kb_reviewed, name="kb_reviewed"),
+    path("incidents/", incident_pages.incident_list, name="incidents"),
+    path("incidents/<int:incident_id>/", incident_pages.incident_detail, name="incident"),
+    path("incidents/<int:incident_id>/status/", incident_pages.incident_status_view, name="incident_status"),
+    path("incidents/<int:incident_id>/update/", incident_pages.incident_update_view, name="incident_update"),
+    path("incidents/<int:incident_id>/eta/", incident_pages.incident_eta_view, name="incident_eta"),
+    path("incidents/<int:incident_id>/resolve/", incident_pages.incident_resolve_view, name="incident_resolve"),
 ]

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime
+from typing import TYPE_CHECKING
 
 from django.utils import timezone
 
@@ -13,6 +14,9 @@ from posdesk.incidents.signals import TicketSignal
 from posdesk.merchants.models import Merchant, MerchantContact
 from posdesk.tickets.models import Ticket
 from tests import factories as f
+
+if TYPE_CHECKING:
+    from posdesk.incidents.models import Incident
 
 _serial = iter(range(10**6))
 
@@ -63,3 +67,17 @@ def incident_open_for(tickets: Sequence[Ticket], **signal_kwargs: object) -> int
 
 def now() -> datetime:
     return timezone.now()
+
+
+def incident_linking(tickets: Sequence[Ticket], *, status: str = "open") -> Incident:
+    """An incident row linking `tickets`, as the detector would leave it (for access tests)."""
+    from posdesk.incidents.models import Incident, IncidentTicket
+
+    at = timezone.now()
+    incident = Incident.objects.create(
+        number=f"INC990101{next(_serial):03d}", title="集中报障：西湖区 · 应答码 96", scope_key="r=96",
+        scope_kind="response_code", scope={"response_code": "96"}, status=status, opened_automatically=True,
+        detected_at=at, opened_at=at, created_at=at, updated_at=at)
+    IncidentTicket.objects.bulk_create([IncidentTicket(incident=incident, ticket=t, merchant_id=t.merchant_id,
+                                                       ticket_created_at=t.created_at, linked_at=at) for t in tickets])
+    return incident
