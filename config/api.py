@@ -12,6 +12,7 @@ from posdesk.merchants.api import router as merchants_router
 from posdesk.terminals.api import router as terminals_router
 from posdesk.tickets.api import router as tickets_router
 from posdesk.tickets.api import sla_router
+from posdesk.triage.api import router as triage_router
 
 api = NinjaAPI(
     title="posdesk API",
@@ -34,3 +35,4 @@ api.add_router("", terminals_router)
 api.add_router("", channels_router)
 api.add_router("", knowledge_router)
 api.add_router("", incidents_router)
+api.add_router("", triage_router)

@@ -8,7 +8,11 @@ from datetime import datetime
 
 from django.db.models import Count, Q
 
+from posdesk.accounts.models import User
+from posdesk.core.taxonomy import OPEN_STATUSES
+from posdesk.knowledge.models import Article
 from posdesk.tickets.models import Ticket
+from posdesk.tickets.selectors import ticket_scope_for_user
 from posdesk.triage.models import SelfServiceAnswer, TriageCorrection, TriageRecord
 
 
@@ -73,3 +77,34 @@ def self_service_figures(*, since: datetime | None = None) -> SelfServiceFigures
         pending=Count("pk", filter=Q(outcome=SelfServiceAnswer.Outcome.PENDING)),
     )
     return SelfServiceFigures(**counts)
+
+
+@dataclass(frozen=True)
+class TriageView:
+    """Everything the triage panel and the API show for one ticket, read in a few statements."""
+
+    record: TriageRecord | None
+    articles: list  # knowledge Articles, in the record's order
+    duplicate: Ticket | None  # the possible duplicate, if the viewer may see it and it is still open
+    corrections: list[TriageCorrection]
+    self_service: SelfServiceAnswer | None
+
+
+def triage_view_for_ticket(ticket: Ticket, user: User) -> TriageView:
+    """The triage of a ticket the viewer already may see. The duplicate is shown only if the viewer
+    may see it too (through the tickets' access gate) and it is still open to merge."""
+    record = triage_record_for_ticket(ticket)
+    articles: list = []
+    duplicate = None
+    if record is not None:
+        if record.suggested_article_ids:
+            found = {a.pk: a for a in Article.objects.filter(pk__in=record.suggested_article_ids)
+                     .only("pk", "slug", "title", "summary", "audience", "status")}
+            articles = [found[pk] for pk in record.suggested_article_ids if pk in found]
+        if record.possible_duplicate_id is not None:
+            duplicate = (ticket_scope_for_user(user).filter(pk=record.possible_duplicate_id,
+                                                            status__in=sorted(OPEN_STATUSES))
+                         .only("pk", "number", "status", "subject", "created_at").first())
+    return TriageView(record=record, articles=articles, duplicate=duplicate,
+                      corrections=triage_corrections_for_ticket(ticket),
+                      self_service=self_service_answer_for_ticket(ticket))

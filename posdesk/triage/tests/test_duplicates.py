@@ -40,3 +40,13 @@ def test_the_best_match_wins_and_the_oldest_on_a_tie() -> None:
 
 def test_empty_texts_are_never_duplicates() -> None:
     assert similarity(text_words(""), text_words("打印机")) == 0.0
+
+
+def test_a_longer_message_about_the_same_fault_with_numbers_in_it_is_still_a_duplicate() -> None:
+    new = text_words("打印机又不出纸了，我手机 13812345678，终端号 10000001")
+    assert similarity(new, text_words("打印机不出纸")) >= 0.6
+
+
+def test_two_faults_of_one_part_are_not_duplicates() -> None:
+    assert similarity(text_words("打印机卡纸"), text_words("打印机不出纸")) < 0.6
+    assert similarity(text_words("刷卡没反应"), text_words("刷卡显示51")) < 0.6

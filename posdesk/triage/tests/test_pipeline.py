@@ -210,7 +210,7 @@ def test_an_open_ticket_of_the_same_merchant_with_similar_words_is_a_possible_du
 
     # then only the same merchant's same fault is flagged
     record = TriageRecord.objects.get(ticket=again)
-    assert record.possible_duplicate_id == original.pk and record.duplicate_score >= 0.4
+    assert record.possible_duplicate_id == original.pk and record.duplicate_score >= 0.6
     assert TriageRecord.objects.get(ticket=original).possible_duplicate_id is None
     assert TriageRecord.objects.get(ticket=elsewhere).possible_duplicate_id is None
 
