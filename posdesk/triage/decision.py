@@ -50,6 +50,9 @@ def triage_decide(text: str, prediction: Prediction, *, model_version: str = "")
         priority_confidence = max(RULE_CONFIDENCE, prediction.priority_scores.get("P1", 0.0))
     elif prediction.priority_scores.get("P1", 0.0) >= P1_THRESHOLD:
         priority, priority_confidence = "P1", prediction.priority_scores["P1"]
+    elif outcome.at_least_p2 and priority in ("P3", "P4"):
+        priority = "P2"
+        priority_confidence = max(RULE_CONFIDENCE, prediction.priority_scores.get("P2", 0.0))
     return TriageResult(
         category=category, priority=priority, confidence=confidence, entities=entities,
         priority_confidence=priority_confidence, reasons=outcome.reasons, model_version=model_version,

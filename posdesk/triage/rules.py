@@ -21,6 +21,11 @@ from posdesk.core.segmentation import normalise
 
 RULE_CONFIDENCE = 0.95
 
+# Response codes that point at the terminal, the acquirer or the network rather than at one
+# cardholder's card (kind terminal / acquirer / network in shared/data/response_codes.csv, Q/CUP
+# 006.6 A.2): every card fails the same way, so the merchant's payments are at least degraded.
+TERMINAL_SIDE_CODES = frozenset({"03", "22", "30", "58", "77", "90", "91", "92", "96", "97", "98", "99", "A0", "A7"})
+
 _P1 = re.compile(
     # cannot take payments
     r"收不了(?!短信|验证码|货|快递|小票)|收不到(?:款|钱)|收不成(?:款|钱)?|没法收(?:款|钱)|无法收(?:款|钱)|不能收(?:款|钱)|"
@@ -75,6 +80,7 @@ class RuleOutcome:
     category: str | None  # None: the rules say nothing, the classifier's category stands
     p1: bool  # the message says the merchant cannot take payments, or money is at risk
     reasons: tuple[str, ...]
+    at_least_p2: bool = False  # a terminal-side response code: degraded whatever the wording
 
 
 def compact(text: str) -> str:
@@ -96,4 +102,7 @@ def rules_apply(text: str, *, response_codes: tuple[str, ...] | list[str]) -> Ru
     if match and not _PARTIAL.search(body) and not _NEGATED_P1.search(body):
         p1 = True
         reasons.append(f"p1_words:{match.group(0)}")
-    return RuleOutcome(category=category, p1=p1, reasons=tuple(reasons))
+    terminal_side = any(code in TERMINAL_SIDE_CODES for code in response_codes)
+    if terminal_side:
+        reasons.append("terminal_side_code")
+    return RuleOutcome(category=category, p1=p1, reasons=tuple(reasons), at_least_p2=terminal_side)

@@ -13,6 +13,7 @@ import logging
 import os
 import threading
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
 from django.conf import settings
@@ -98,3 +99,28 @@ def model_forget() -> None:
     global _model, _model_mtime, _checked_at
     with _lock:
         _model, _model_mtime, _checked_at = None, None, 0.0
+
+
+@dataclass(frozen=True)
+class HeldOutReport:
+    """Triage quality on the held-out split: the whole decision (classifier + rules + P1 threshold),
+    as tickets get it."""
+
+    category: classifier.Evaluation
+    priority: classifier.Evaluation
+    examples: int
+
+
+def model_evaluate(model: TriageModel) -> HeldOutReport:
+    from posdesk.triage.decision import triage_decide
+
+    examples = held_out_examples()
+    predictions = model.predict_many([e.text for e in examples])
+    results = [triage_decide(e.text, p) for e, p in zip(examples, predictions, strict=True)]
+    return HeldOutReport(
+        category=classifier.evaluate_labels(
+            [e.category or "" for e in examples], [r.category for r in results], classifier.CATEGORIES),
+        priority=classifier.evaluate_labels(
+            [e.priority or "" for e in examples], [r.priority for r in results], classifier.PRIORITIES),
+        examples=len(examples),
+    )
