@@ -1,6 +1,14 @@
 from django.urls import path
 
-from posdesk.console import callback_pages, incident_pages, knowledge_pages, routing_pages, sla_pages, views
+from posdesk.console import (
+    callback_pages,
+    incident_pages,
+    knowledge_pages,
+    routing_pages,
+    sla_pages,
+    triage_pages,
+    views,
+)
 
 app_name = "console"
 urlpatterns = [
@@ -30,6 +38,8 @@ urlpatterns = [
     path("callbacks/<int:callback_id>/complete/", callback_pages.callback_complete_view, name="callback_complete"),
     path("tickets/<int:ticket_id>/contact/", callback_pages.ticket_contact_panel, name="ticket_contact"),
     path("tickets/<int:ticket_id>/calls/", callback_pages.ticket_call_log_view, name="ticket_call_log"),
+    path("tickets/<int:ticket_id>/triage/", triage_pages.ticket_triage_panel, name="ticket_triage"),
+    path("tickets/<int:ticket_id>/triage/correct/", triage_pages.ticket_triage_correct, name="ticket_triage_correct"),
     path("kb/", knowledge_pages.kb_index, name="kb"),
     path("kb/report/", knowledge_pages.kb_report, name="kb_report"),
     path("kb/<slug:slug>/", knowledge_pages.kb_article, name="kb_article"),
