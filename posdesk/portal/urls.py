@@ -1,6 +1,6 @@
 from django.urls import path
 
-from posdesk.portal import help_pages, views
+from posdesk.portal import help_pages, self_service_pages, views
 
 app_name = "portal"
 urlpatterns = [
@@ -19,4 +19,5 @@ urlpatterns = [
     path("tickets/<int:ticket_id>/confirm/", views.ticket_confirm_view, name="ticket_confirm"),
     path("tickets/<int:ticket_id>/reopen/", views.ticket_reopen_view, name="ticket_reopen"),
     path("tickets/<int:ticket_id>/cancel/", views.ticket_cancel_view, name="ticket_cancel"),
+    path("tickets/<int:ticket_id>/self-service/", self_service_pages.ticket_self_service, name="ticket_self_service"),
 ]

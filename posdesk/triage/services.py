@@ -8,8 +8,8 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from posdesk.accounts.models import Role, User
-from posdesk.core.errors import Conflict, NotFound, PermissionDenied, field_error
+from posdesk.accounts.models import User
+from posdesk.core.errors import Conflict, NotFound, field_error
 from posdesk.core.taxonomy import OPEN_STATUSES, Channel, Status
 from posdesk.knowledge.services import deflection_record
 from posdesk.tickets.models import Ticket
@@ -87,15 +87,14 @@ def self_service_offer(
 
 @transaction.atomic
 def self_service_conclude(*, ticket: Ticket, solved: bool, actor: User | None = None) -> SelfServiceAnswer:
-    """The merchant's answer to "did this solve it?". Yes: the ticket is resolved as self-served
+    """The answer of the merchant (`actor`: their portal user, reached through the tickets' gate; None on
+    SMS, WeChat and e-mail) to "did this solve it?". Yes: the ticket is resolved as self-served
     (a lifecycle transition with its reason) and the deflection counted; no: it goes on to an
     agent as it is, priority kept. The same answer twice is harmless; a different second answer
     is refused (the first one was acted on)."""
     offer = SelfServiceAnswer.objects.select_for_update().filter(ticket_id=ticket.pk).first()
     if offer is None:
         raise NotFound(_("This ticket has no self-service answer."), code="no_self_service_answer")
-    if actor is not None and actor.role == Role.MERCHANT and offer.merchant_id != ticket.merchant_id:
-        raise PermissionDenied()
     outcome = SelfServiceAnswer.Outcome.SOLVED if solved else SelfServiceAnswer.Outcome.NOT_SOLVED
     if offer.outcome != SelfServiceAnswer.Outcome.PENDING:
         if offer.outcome == outcome:
