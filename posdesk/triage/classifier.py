@@ -18,7 +18,7 @@ from __future__ import annotations
 import hashlib
 import os
 import tempfile
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -91,8 +91,8 @@ def _features() -> FeatureUnion:
 
 
 def _pipeline(classes: int) -> Pipeline:
-    # 3-fold calibration needs at least 3 examples per class; with fewer (a tiny corrections-only
-    # model in tests) fall back to 2 folds
+    # 3-fold calibration needs at least 3 examples of every class; with 2 (a class known only from
+    # two corrections) calibrate on 2 folds
     folds = 3 if classes >= 3 else 2
     return Pipeline(
         [
@@ -149,9 +149,10 @@ class TriageModel:
 
 def train(examples: Sequence[Example], *, shipped_data: str = "") -> TriageModel:
     """Fit both models. Examples without a category (a correction of priority only) train the
-    priority model alone, and the other way round."""
-    by_category = [e for e in examples if e.category]
-    by_priority = [e for e in examples if e.priority]
+    priority model alone, and the other way round. A label seen only once (a correction naming a
+    class the data has no other example of) cannot be calibrated and is left out of that model."""
+    by_category = _calibratable([e for e in examples if e.category], lambda e: e.category)
+    by_priority = _calibratable([e for e in examples if e.priority], lambda e: e.priority)
     if len({e.category for e in by_category}) < 2 or len({e.priority for e in by_priority}) < 2:
         raise ValueError("training needs examples of at least two categories and two priorities")
     category = _pipeline(min(_class_counts(e.category for e in by_category)))
@@ -161,6 +162,13 @@ def train(examples: Sequence[Example], *, shipped_data: str = "") -> TriageModel
     version = f"{MODEL_FORMAT}.{data_fingerprint(examples)}"
     return TriageModel(category=category, priority=priority, version=version, trained_on=len(examples),
                        shipped_data=shipped_data)
+
+
+def _calibratable(examples: list[Example], label: Callable[[Example], str | None]) -> list[Example]:
+    counts: dict[str | None, int] = {}
+    for example in examples:
+        counts[label(example)] = counts.get(label(example), 0) + 1
+    return [e for e in examples if counts[label(e)] >= 2]
 
 
 def _class_counts(labels: Iterable[str | None]) -> list[int]:
