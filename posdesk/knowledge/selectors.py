@@ -91,8 +91,8 @@ def _coverage(query_words: Sequence[str], query_sounds: Sequence[str], article: 
 def article_search(
     *, text: str, scope: QuerySet[Article], category: str | None = None, terminal_model_id: int | None = None,
     limit: int = 20,
-) -> list[tuple[Article, float]]:
-    """Articles of `scope` matching `text`, best first, with their 0–1 coverage score."""
+) -> list[Article]:
+    """Articles of `scope` matching `text`, best first."""
     hits = search.article_hits(text, limit=max(search.CANDIDATES, limit * 3))
     if not hits:
         return []
@@ -111,8 +111,7 @@ def article_search(
                 score *= OTHER_MODEL_PENALTY
         scored.append((score, article))
     scored.sort(key=lambda pair: (-pair[0], pair[1].pk))
-    words, sounds = documents.query_terms(text), documents.query_sound_pairs(text)
-    return [(article, _coverage(words, sounds, article)) for _, article in scored[:limit]]
+    return [article for _, article in scored[:limit]]
 
 
 def article_suggest(
@@ -188,7 +187,7 @@ def article_list(
     if model:
         scope = scope.filter(Q(terminal_models__code=model) | Q(terminal_models__isnull=True)).distinct()
     if q.strip():
-        return [a for a, _ in article_search(text=q, scope=scope, category=category or None, limit=limit)]
+        return article_search(text=q, scope=scope, category=category or None, limit=limit)
     if category:
         scope = scope.filter(category=category)
     return list(scope.prefetch_related("terminal_models").order_by("category", "title")[:limit])

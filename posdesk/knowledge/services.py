@@ -37,6 +37,7 @@ VERSIONED_FIELDS = (
     "known_fix", "self_service_answer",
 )
 EDITOR_ROLES = {"supervisor", "admin"}
+RESERVED_SLUGS = {"report"}  # console/kb/report/ is a page, not an article
 
 
 @dataclass
@@ -90,6 +91,8 @@ def _clean(data: ArticleData) -> ArticleData:
         raise field_error("known_fix", _("Only a merchant-facing article can be sent to merchants as a known fix."),
                           code="known_fix_internal")
     data.slug = slugify(data.slug or "", allow_unicode=False)[:80]
+    if data.slug in RESERVED_SLUGS:
+        raise field_error("slug", _("This slug is taken."), code="slug_taken")
     return data
 
 
@@ -108,7 +111,7 @@ def _check_editor(actor) -> None:  # noqa: ANN001
 def _slug_for(data: ArticleData) -> str:
     base = data.slug or slugify(" ".join(lazy_pinyin(data.title))) or f"{data.category}-article"
     slug, n = base[:72], 2
-    while Article.objects.filter(slug=slug).exists():
+    while slug in RESERVED_SLUGS or Article.objects.filter(slug=slug).exists():
         slug = f"{base[:72]}-{n}"
         n += 1
     return slug

@@ -103,6 +103,7 @@ def test_an_edit_is_found_by_its_new_words_and_not_its_old_ones(world) -> None:
         ({"response_codes": "A0 XYZ"}, "invalid_response_code"),
         ({"category": "gossip"}, "invalid_category"),
         ({"title": "  "}, "title_required"),
+        ({"slug": "report"}, "slug_taken"),  # the console's report page lives at kb/report/
     ],
 )
 def test_bad_article_input_is_refused_and_changes_nothing(world, overrides, code) -> None:
