@@ -16,6 +16,7 @@ portable across versions) and the caller trains a new one."""
 from __future__ import annotations
 
 import hashlib
+import math
 import os
 import tempfile
 from collections.abc import Callable, Iterable, Sequence
@@ -126,25 +127,103 @@ class TriageModel:
         return self.predict_many([text])[0]
 
     def predict_many(self, texts: Sequence[str]) -> list[Prediction]:
-        texts = [text or "" for text in texts]
-        category_probs = self.category.predict_proba(texts)
-        priority_probs = self.priority.predict_proba(texts)
-        category_classes = [str(c) for c in self.category.classes_]
-        priority_classes = [str(c) for c in self.priority.classes_]
+        category, priority = self._scorers()
         predictions = []
-        for category_row, priority_row in zip(category_probs, priority_probs, strict=True):
-            c, p = int(np.argmax(category_row)), int(np.argmax(priority_row))
+        for text in texts:
+            category_scores = category.scores(text or "")
+            priority_scores = priority.scores(text or "")
+            best_category = max(category_scores, key=category_scores.__getitem__)
+            best_priority = max(priority_scores, key=priority_scores.__getitem__)
             predictions.append(
                 Prediction(
-                    category=category_classes[c],
-                    category_confidence=float(category_row[c]),
-                    priority=priority_classes[p],
-                    priority_confidence=float(priority_row[p]),
-                    category_scores={k: float(v) for k, v in zip(category_classes, category_row, strict=True)},
-                    priority_scores={k: float(v) for k, v in zip(priority_classes, priority_row, strict=True)},
+                    category=best_category, category_confidence=category_scores[best_category],
+                    priority=best_priority, priority_confidence=priority_scores[best_priority],
+                    category_scores=category_scores, priority_scores=priority_scores,
                 )
             )
         return predictions
+
+    def _scorers(self) -> tuple[_Scorer, _Scorer]:
+        scorers = self.__dict__.get("_compiled")
+        if scorers is None:
+            scorers = self.__dict__["_compiled"] = (_Scorer(self.category), _Scorer(self.priority))
+        return scorers
+
+    def __getstate__(self) -> dict:
+        state = dict(self.__dict__)
+        state.pop("_compiled", None)  # rebuilt after loading
+        return state
+
+
+class _Scorer:
+    """The fitted pipeline's `predict_proba` for one text, without scikit-learn's per-call input
+    checks and dispatch (about 9 ms of the 10 a call took — the arithmetic is microseconds): TF-IDF
+    of each vectorizer (its own analyzer and vocabulary, sublinear tf, idf, L2 norm, the union's
+    weight), the decision functions of every calibration fold's SVM in one matrix product, each
+    class's sigmoid, normalised per fold and averaged over the folds — what scikit-learn computes
+    for `CalibratedClassifierCV(method="sigmoid")`. A test holds the two equal."""
+
+    def __init__(self, pipeline: Pipeline) -> None:
+        union: FeatureUnion = pipeline.named_steps["features"]
+        weights = union.transformer_weights or {}
+        self.blocks = []
+        offset = 0
+        for name, vectorizer in union.transformer_list:
+            vocabulary = {term: index + offset for term, index in vectorizer.vocabulary_.items()}
+            idf = {index + offset: float(value) for index, value in zip(
+                sorted(vectorizer.vocabulary_.values()), vectorizer.idf_, strict=True)}
+            self.blocks.append((vectorizer.build_analyzer(), vocabulary, idf, float(weights.get(name, 1.0))))
+            offset += len(vectorizer.vocabulary_)
+        calibrated: CalibratedClassifierCV = pipeline.named_steps["model"]
+        self.classes = [str(c) for c in calibrated.classes_]
+        columns, intercepts, folds = [], [], []
+        for fold in calibrated.calibrated_classifiers_:
+            estimator = fold.estimator
+            coef = np.asarray(estimator.coef_.toarray() if hasattr(estimator.coef_, "toarray") else estimator.coef_)
+            positions = np.searchsorted(calibrated.classes_, estimator.classes_)
+            if len(self.classes) == 2:
+                positions = positions[1:]  # one decision function: the second class's
+            start = len(intercepts)
+            columns.append(coef)
+            intercepts.extend(float(b) for b in np.atleast_1d(estimator.intercept_))
+            a = np.array([c.a_ for c in fold.calibrators], dtype=float)
+            b = np.array([c.b_ for c in fold.calibrators], dtype=float)
+            folds.append((start, start + coef.shape[0], positions, a, b))
+        self.weights = np.ascontiguousarray(np.vstack(columns).T)  # features × (decision functions of all folds)
+        self.intercepts = np.array(intercepts)
+        self.folds = folds
+
+    def scores(self, text: str) -> dict[str, float]:
+        indices: list[int] = []
+        values: list[float] = []
+        for analyzer, vocabulary, idf, weight in self.blocks:
+            counts: dict[int, int] = {}
+            for term in analyzer(text):
+                index = vocabulary.get(term)
+                if index is not None:
+                    counts[index] = counts.get(index, 0) + 1
+            if not counts:
+                continue
+            block = {index: (1.0 + math.log(count)) * idf[index] for index, count in counts.items()}
+            norm = math.sqrt(sum(v * v for v in block.values()))
+            indices.extend(block)
+            values.extend(weight * v / norm for v in block.values())
+        decisions = self.intercepts.copy()
+        if indices:
+            decisions += np.asarray(values) @ self.weights[indices]
+        n = len(self.classes)
+        total = np.zeros(n)
+        for start, end, positions, a, b in self.folds:
+            proba = np.zeros(n)
+            proba[positions] = 1.0 / (1.0 + np.exp(a * decisions[start:end] + b))
+            if n == 2:
+                proba[0] = 1.0 - proba[1]
+            else:
+                denominator = proba.sum()
+                proba = proba / denominator if denominator else np.full(n, 1.0 / n)
+            total += proba
+        total /= len(self.folds)
+        return {label: float(p) for label, p in zip(self.classes, total, strict=True)}
 
 
 def train(examples: Sequence[Example], *, shipped_data: str = "") -> TriageModel:

@@ -197,3 +197,28 @@ def test_a_response_code_rule_sets_category_entities_and_a_high_confidence():
     assert result.priority == "P2"  # a terminal-side code: degraded at least
     assert result.entities.response_code == ["96"] and result.entities.tid == ["12345678"]
     assert result.as_dict()["entities"]["tid"] == ["12345678"]
+
+
+# --- the fast scorer equals scikit-learn ---------------------------------------------------------
+
+
+def test_the_fast_scorer_gives_scikit_learns_probabilities(train_split, test_split):
+    # given the model trained on the shipped data (ten categories, four priorities)
+    model = classifier.train(train_split)
+    texts = [e.text for e in test_split[:150]] + ["", "   ", "zzzz qqqq", "返回码96", "ＰＯＳ机 Ａ０"]
+    # when both score the same texts
+    fast = model.predict_many(texts)
+    category = model.category.predict_proba(texts)
+    priority = model.priority.predict_proba(texts)
+    # then the probabilities are the same
+    for prediction, category_row, priority_row in zip(fast, category, priority, strict=True):
+        assert [prediction.category_scores[c] for c in model.category.classes_] == pytest.approx(list(category_row))
+        assert [prediction.priority_scores[p] for p in model.priority.classes_] == pytest.approx(list(priority_row))
+
+
+def test_the_fast_scorer_handles_two_classes_as_scikit_learn_does():
+    model = classifier.train(SMALL)  # two categories, two priorities: one decision function each
+    texts = ["打印机不出纸", "钱没到账", "什么都不是"]
+    expected = model.category.predict_proba(texts)
+    for prediction, row in zip(model.predict_many(texts), expected, strict=True):
+        assert [prediction.category_scores[c] for c in model.category.classes_] == pytest.approx(list(row))
