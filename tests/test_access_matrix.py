@@ -63,6 +63,9 @@ def scene(world) -> Scene:
     from posdesk.incidents.tests.builders import incident_linking  # an open incident with world.merchant's ticket
 
     s.ids["incident"] = incident_linking([ticket]).pk
+    from posdesk.triage.pipeline import tickets_triage  # the other merchant's ticket is triaged (C6)
+
+    tickets_triage(ticket_ids=[other.pk])
     return s
 
 
@@ -146,6 +149,14 @@ API_CASES = [
                                                                  admin=200),
          openapi_path="/merchants/{merchant_id}/contact-summary"),
     Case("get", "/terminal-models", ALL_OK, openapi_path="/terminal-models"),
+    # triage (C6): staff read it (a ticket not triaged yet: 404 not_triaged); the desk corrects it
+    Case("get", "/tickets/{ticket}/triage", expect(404, anonymous=401, merchant=403),
+         openapi_path="/tickets/{ticket_id}/triage"),
+    Case("get", "/tickets/{other_ticket}/triage", expect(200, anonymous=401, merchant=404, technician=404, vendor=404),
+         openapi_path="/tickets/{ticket_id}/triage"),
+    Case("post", "/tickets/{other_ticket}/triage/correction",
+         expect(201, anonymous=401, merchant=404, technician=404, vendor=404), body=lambda s: {"priority": "P1"},
+         openapi_path="/tickets/{ticket_id}/triage/correction"),
     # incidents (C7): the desk reads; supervisors and admins act
     Case("get", "/incidents", expect(403, anonymous=401, agent=200, supervisor=200, admin=200),
          openapi_path="/incidents"),
@@ -307,6 +318,21 @@ PAGE_CASES = [
     Case("get", "/console/tickets/{other_ticket}/contact/", DESK_OBJECT_PAGE, openapi_path="console:ticket_contact"),
     Case("post", "/console/tickets/{ticket}/calls/", DESK_ACTION, body=lambda s: {"outcome": "reached"},
          openapi_path="console:ticket_call_log"),
+    # the triage panel (C6) and the portal's "did this solve it?" (C5)
+    Case("get", "/console/tickets/{ticket}/triage/", STAFF_PAGE, openapi_path="console:ticket_triage"),
+    Case("get", "/console/tickets/{other_ticket}/triage/", DESK_OBJECT_PAGE, openapi_path="console:ticket_triage"),
+    Case("post", "/console/tickets/{ticket}/triage/correct/", DESK_ACTION, body=lambda s: {"priority": "P1"},
+         openapi_path="console:ticket_triage_correct"),
+    Case("post", "/console/tickets/{other_ticket}/triage/correct/",
+         expect(302, anonymous=302, merchant=403, technician=404, vendor=404), body=lambda s: {"category": "fees"},
+         openapi_path="console:ticket_triage_correct"),
+    Case("get", "/portal/tickets/{ticket}/self-service/", PORTAL_PAGE, openapi_path="portal:ticket_self_service"),
+    Case("get", "/portal/tickets/{other_ticket}/self-service/", PORTAL_OTHER,
+         openapi_path="portal:ticket_self_service"),
+    Case("post", "/portal/tickets/{ticket}/self-service/", PORTAL_ACTION, body=lambda s: {"answer": "yes"},
+         openapi_path="portal:ticket_self_service"),
+    Case("post", "/portal/tickets/{other_ticket}/self-service/", PORTAL_OTHER, body=lambda s: {"answer": "yes"},
+         openapi_path="portal:ticket_self_service"),
     # the providers' webhooks: machines sign them; no secret configured (as here) → they do not exist
     Case("get", "/channels/wechat/", expect(404), openapi_path="wechat-callback"),
     Case("post", "/channels/sms/aliyun/report", expect(404), openapi_path="sms-aliyun-report"),

@@ -209,6 +209,9 @@ def _human_set_fields(ticket_ids: Sequence[int], actor: User) -> dict[int, set[s
 def _write(plan: _Plan, *, actor: User, human_fields: set[str]) -> TriageRecord | None:
     """Apply one ticket's triage in one transaction, or nothing if another run triaged it first."""
     with transaction.atomic():
+        # the row lock first, then the check in a statement of its own: of two workers the second
+        # waits on the lock and then sees the record the first one committed (one statement with a
+        # LEFT JOIN would not: PostgreSQL re-checks only the locked row, and let both through)
         ticket = Ticket.objects.select_for_update().filter(pk=plan.ticket.pk).first()
         if ticket is None or TriageRecord.objects.filter(ticket_id=ticket.pk).exists():
             return None
@@ -216,7 +219,12 @@ def _write(plan: _Plan, *, actor: User, human_fields: set[str]) -> TriageRecord 
         if (plan.merchant is not None or plan.terminal is not None) and ticket_identify(
                 ticket=ticket, actor=actor, merchant=plan.merchant, terminal=plan.terminal,
                 reason="triage: identifiers in the text") is not None:
-            ticket.refresh_from_db()
+            # ticket_identify fills only what was empty, and only with a terminal of the ticket's merchant
+            if ticket.merchant_id is None and plan.merchant is not None:
+                ticket.merchant_id, ticket.district_id = plan.merchant.pk, plan.merchant.district_id
+            if (ticket.terminal_id is None and plan.terminal is not None
+                    and plan.terminal.merchant_id == ticket.merchant_id):
+                ticket.terminal_id = plan.terminal.pk
             applied["identified"] = {"merchant": ticket.merchant_id, "terminal": ticket.terminal_id}
         # only fields still at the intake defaults that no person has chosen: triage never overrides a person
         category = plan.result.category if (
@@ -226,8 +234,10 @@ def _write(plan: _Plan, *, actor: User, human_fields: set[str]) -> TriageRecord 
         if ticket.status in OPEN_STATUSES and (category or priority):
             event = ticket_classify(ticket=ticket, actor=actor, category=category, priority=priority)
             if event is not None:
-                applied.update(event.data["changes"])
-                ticket.refresh_from_db()
+                changes = event.data["changes"]
+                applied.update(changes)
+                ticket.category = changes.get("category", [None, ticket.category])[1]
+                ticket.priority = changes.get("priority", [None, ticket.priority])[1]
         if ticket.status == Status.NEW:
             ticket_transition(ticket=ticket, actor=actor, to_status=Status.TRIAGED, reason="triage")
             ticket.status = Status.TRIAGED
