@@ -19,8 +19,8 @@ from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.db import connection, transaction
-from django.db.models import Count, F, Max, Min, Sum
-from django.db.models.functions import Mod, TruncHour
+from django.db.models import F, Max, Min, Sum
+from django.db.models.functions import Mod
 from django.utils import timezone, translation
 from django.utils.module_loading import import_string
 from django.utils.translation import gettext as _
@@ -149,11 +149,16 @@ class _Active:
 
 
 def _active_incidents(at: datetime) -> list[_Active]:
-    quiet_since = at - timedelta(minutes=settings.INCIDENT_DISMISS_QUIET_MINUTES)
-    rows = Incident.objects.filter(status__in=sorted(ACTIVE_STATUSES)).values_list("pk", "scope_key", "status")
-    quiet = Incident.objects.filter(status=Incident.Status.DISMISSED, dismissed_at__gte=quiet_since) \
-        .values_list("pk", "scope_key", "status")
-    return [_Active(*row) for row in (*rows, *quiet)]
+    """Active incidents, and dismissed ones still keeping their scope quiet: read on every batch
+    (a handful of rows, by the status index), in SQL written once rather than compiled per call."""
+    table = _q(Incident._meta.db_table)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT {_q('id')}, {_q('scope_key')}, {_q('status')} FROM {table} "  # noqa: S608 - our names
+            f"WHERE {_q('status')} IN (%s, %s, %s) OR ({_q('status')} = %s AND {_q('dismissed_at')} >= %s)",
+            [*sorted(ACTIVE_STATUSES), Incident.Status.DISMISSED, connection.ops.adapt_datetimefield_value(
+                at - timedelta(minutes=settings.INCIDENT_DISMISS_QUIET_MINUTES))])
+        return [_Active(*row) for row in cursor.fetchall()]
 
 
 def _match(keys: Sequence[str], active: Sequence[_Active]) -> _Active | None:
@@ -170,13 +175,24 @@ def _spikes(keys: set[str], *, now_minute: int, at: datetime, rule: detector.Spi
     """The keys among `keys` whose unexplained count (tickets not linked to an incident) reaches
     the threshold now: two statements, the windows' counts and the hour's baselines."""
     per_minute: dict[str, dict[int, int]] = defaultdict(dict)
-    for key, minute, count in DetectorCount.objects.filter(
-        key__in=sorted(keys | {EXPLAINED + k for k in keys}), minute__gt=now_minute - rule.longest,
-        minute__lte=now_minute,
-    ).values_list("key", "minute", "count"):
-        per_minute[key][minute] = count
-    baselines = dict(DetectorBaseline.objects.filter(key__in=sorted(keys), hour_of_week=detector.hour_of_week(at))
-                     .values_list("key", "per_hour"))
+    baselines: dict[str, float] = {}
+    counted = sorted(keys | {EXPLAINED + k for k in keys})
+    wanted = sorted(keys)
+    # one statement, written once (the ORM's per-call compilation cost more than the query): the
+    # windows' per-minute counts of the keys and their explained counts, and the hour's baselines
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT 0, {_q('key')}, {_q('minute')}, {_q('count')} FROM {_q(DetectorCount._meta.db_table)} "  # noqa: S608
+            f"WHERE {_q('key')} IN ({', '.join(['%s'] * len(counted))}) AND {_q('minute')} > %s AND {_q('minute')} <= %s "
+            f"UNION ALL SELECT 1, {_q('key')}, {_q('hour_of_week')}, {_q('per_hour')} "
+            f"FROM {_q(DetectorBaseline._meta.db_table)} "
+            f"WHERE {_q('key')} IN ({', '.join(['%s'] * len(wanted))}) AND {_q('hour_of_week')} = %s",
+            [*counted, now_minute - rule.longest, now_minute, *wanted, detector.hour_of_week(at)])
+        for source, key, slot, value in cursor.fetchall():
+            if source == 0:
+                per_minute[key][int(slot)] = int(value)
+            else:
+                baselines[key] = float(value)
     spikes = {}
     for key in keys:
         spike = detector.spike_of(key, per_minute=per_minute.get(key, {}),
@@ -715,7 +731,7 @@ def detector_baselines_refresh(*, now: datetime | None = None) -> int:
         with transaction.atomic():
             DetectorBaseline.objects.all().delete()
         return 0
-    seen_weeks = max(1, min(weeks, -(-(now_hour - first) // 168)))
+    seen_weeks = max(1, min(weeks, round((now_hour - first) / 168)))  # whole weeks of history there are
     # epoch hour 0 is Thursday 08:00 in Shanghai: hour-of-week = (hour + 80) mod 168
     rows = (history.annotate(how=Mod(F("hour") + 80, 168)).values("key", "how")
             .annotate(total=Sum("count")).values_list("key", "how", "total"))
@@ -733,26 +749,17 @@ def detector_history_import(*, since: datetime, until: datetime | None = None) -
     are in the tickets' words, read by triage as tickets come; their baselines fill in from the
     live stream (until then the floor holds). Returns the hour rows written."""
     until = until or timezone.now()
-    tickets = Ticket.objects.filter(created_at__gte=since, created_at__lt=until)
     hours = Counter[tuple[str, int]]()
-
-    def epoch_hour(value: datetime) -> int:
-        return int(value.timestamp() // 3600)
-
-    by_place = (tickets.annotate(h=TruncHour("created_at", tzinfo=SHANGHAI)).values("category", "district_id", "h")
-                .annotate(n=Count("id")).values_list("category", "district_id", "h", "n").order_by())
-    for category, district_id, hour, n in by_place.iterator(chunk_size=10000):
-        hours[(detector.key_of({"c": category}), epoch_hour(hour))] += n
-        if district_id is not None:
-            hours[(detector.key_of({"c": category, "d": str(district_id)}), epoch_hour(hour))] += n
-    by_model = (tickets.filter(terminal__isnull=False)
-                .annotate(h=TruncHour("created_at", tzinfo=SHANGHAI))
-                .values("terminal__model_id", "terminal__firmware", "h").annotate(n=Count("id"))
-                .values_list("terminal__model_id", "terminal__firmware", "h", "n").order_by())
-    for model_id, firmware, hour, n in by_model.iterator(chunk_size=10000):
-        for key in detector.signal_keys(category="", district_id=None, terminal_model_id=model_id,
+    # read row by row (a one-off seeding): the hour of each ticket is computed here, the same way
+    # on both databases, rather than by each database's own date truncation
+    rows = (Ticket.objects.filter(created_at__gte=since, created_at__lt=until)
+            .values_list("category", "district_id", "terminal__model_id", "terminal__firmware", "created_at")
+            .order_by())
+    for category, district_id, model_id, firmware, created_at in rows.iterator(chunk_size=10000):
+        hour = int(created_at.timestamp() // 3600)
+        for key in detector.signal_keys(category=category, district_id=district_id, terminal_model_id=model_id,
                                         firmware=firmware or "", response_codes=()):
-            hours[(key, epoch_hour(hour))] += n
+            hours[(key, hour)] += 1
     with transaction.atomic():
         _counts_add(hours.items(), model=DetectorHourCount, slot="hour")
     return len(hours)

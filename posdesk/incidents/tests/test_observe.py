@@ -170,3 +170,22 @@ def test_upkeep_rolls_minutes_into_hours_and_drops_old_rows(world):
     assert DetectorHourCount.objects.filter(key="r=96").aggregate(total=Sum("count"))["total"] == 120
     assert list(DetectorCount.objects.values_list("count", flat=True)) == [5]  # the last two hours stay
     assert result["baselines"] > 0
+
+
+@pytest.mark.django_db
+def test_the_baseline_command_seeds_hour_counts_from_the_ticket_history(world):
+    import io
+
+    from django.core.management import call_command
+
+    # given two weeks in which Xihu reported 3 hardware faults every Tuesday at 10:00
+    xihu = f.district("xihu")
+    times = [START - timedelta(weeks=w, minutes=m) for w in (1, 2) for m in (1, 2, 3)]
+    tickets_at(merchants_in("xihu", 3), times, text="打印机不出纸", category=Category.HARDWARE)
+    out = io.StringIO()
+    with time_machine.travel(START, tick=False):
+        call_command("incidents", "baseline", "--from-tickets", "20", stdout=out)
+    # then the Tuesday 09:00 hour has a baseline of 3 an hour for hardware in Xihu (two weeks seen)
+    how = detector.hour_of_week(START - timedelta(minutes=1))
+    assert DetectorBaseline.objects.get(key=f"c=hardware;d={xihu.pk}", hour_of_week=how).per_hour == 3
+    assert "baselines:" in out.getvalue()
