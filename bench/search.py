@@ -179,6 +179,8 @@ def inner(args: argparse.Namespace) -> dict:
     count, seconds = _top_up_articles(args.articles)
     out["articles"] = count
     out["articles_build_s"] = round(seconds, 1)
+    if args.prepare:
+        return out
     out["tickets"] = Ticket.objects.count()
     queries = [q for q, _ in SEARCH_CASES]
     for q in queries[:5]:
@@ -219,6 +221,7 @@ def main() -> None:
     parser.add_argument("--data-dir", default="/tmp/h-K-bench")  # noqa: S108 - a benchmark database, by design
     parser.add_argument("--pg-url", default="postgres://postgres@127.0.0.1:5432/h_k_bench")
     parser.add_argument("--json", default="")
+    parser.add_argument("--prepare", action="store_true", help="only top the articles up (untimed), then stop")
     parser.add_argument("--inner", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.inner:
@@ -231,7 +234,8 @@ def main() -> None:
             env["DATABASE_URL"] = args.pg_url
         else:
             env.pop("DATABASE_URL", None)
-        command = [sys.executable, __file__, "--inner", "--articles", str(args.articles), "--repeat", str(args.repeat)]
+        command = [sys.executable, __file__, "--inner", "--articles", str(args.articles), "--repeat", str(args.repeat),
+                   *(["--prepare"] if args.prepare else [])]
         proc = subprocess.run(command, env=env, cwd=ROOT, capture_output=True, text=True)  # noqa: S603 - our own script
         sys.stderr.write(proc.stderr[-3000:] if proc.returncode else "")
         for line in proc.stdout.splitlines():
@@ -242,6 +246,9 @@ def main() -> None:
     print(f"\nmachine: {platform.processor() or platform.machine()}, {os.cpu_count()} cores, "
           f"load {os.getloadavg()[0]:.1f}")
     for r in results:
+        if "tickets" not in r:
+            print(f"\n{r['db']}: {r['articles']:,} articles ready ({r['articles_build_s']} s)")
+            continue
         print(f"\n{r['db']}: {r['articles']:,} articles, {r['tickets']:,} tickets")
         for name in ("article_suggest", "ticket_ids_matching", "ticket_list_page_q"):
             if name in r:
