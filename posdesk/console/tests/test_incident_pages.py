@@ -122,3 +122,12 @@ def test_an_outage_in_another_district_is_not_shown_to_the_merchant(world):
     Incident.objects.filter(pk=incident.pk).update(scope={"response_code": "96",
                                                           "district_id": world.other_merchant.district_id})
     assert 'id="incident-notice"' not in signed_in(world.merchant_user).get("/portal/").content.decode()
+
+
+@pytest.mark.django_db
+def test_the_admin_reads_incidents_and_baselines_but_cannot_edit_them(world, incident):
+    client = signed_in(world.admin)
+    assert client.get("/admin/incidents/incident/").status_code == 200
+    assert client.get(f"/admin/incidents/incident/{incident.pk}/change/").status_code == 200
+    assert client.get("/admin/incidents/detectorbaseline/").status_code == 200
+    assert client.get("/admin/incidents/incident/add/").status_code == 403
