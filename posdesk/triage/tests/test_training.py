@@ -13,6 +13,9 @@ from posdesk.triage import classifier, training
 from posdesk.triage.classifier import Example
 from posdesk.triage.services import triage_text, triage_texts
 
+# the model is trained on first use from the shipped data and the corrections stored in the database
+pytestmark = pytest.mark.django_db
+
 SMALL = [
     Example("打印机不出纸", "hardware", "P2"), Example("小票打不出来", "hardware", "P2"),
     Example("屏幕碎了", "hardware", "P2"), Example("按键坏了", "hardware", "P3"),
@@ -72,7 +75,6 @@ def test_another_process_retraining_is_picked_up(own_model_dir, monkeypatch):
     assert training.model_get().version == newer.version != first.version
 
 
-@pytest.mark.django_db
 def test_agents_corrections_are_trained_on(own_model_dir, monkeypatch, world, open_ticket):
     # given an agent corrected a ticket's category and priority
     from posdesk.triage.services import triage_correct
