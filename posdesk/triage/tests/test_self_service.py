@@ -237,3 +237,32 @@ def test_deflection_figures_count_offers_and_outcomes(
     assert (figures.offered, figures.solved, figures.not_solved, figures.pending) == (3, 1, 1, 1)
     assert figures.deflection_rate == 0.5
     assert Ticket.objects.get(pk=tickets[0].pk).priority != Priority.P1
+
+
+@pytest.mark.parametrize("channel", ["wechat", "email"])
+def test_the_answer_goes_on_the_merchants_wechat_or_email_thread_and_a_reply_there_answers_it(
+    world: Any, monday: None, django_capture_on_commit_callbacks: Any, channel: str
+) -> None:
+    # given the merchant's WeChat follower id and e-mail address
+    world.contact.wechat_openid, world.contact.email = "o6_bmjrPTlm6_2sgVt7hMZOPfL2M", "boss@example.cn"
+    world.contact.save(update_fields=["wechat_openid", "email"])
+    sender = world.contact.wechat_openid if channel == "wechat" else world.contact.email
+    message, _ = inbound_store(channel=channel, provider_id=f"{channel}-1", payload=b"", sender=sender, text=KNOWN_FIX)
+    with django_capture_on_commit_callbacks(execute=True):
+        ticket = inbound_process(message=message, text=KNOWN_FIX, merchant=world.merchant)
+    assert ticket is not None
+
+    # then the whole answer went to that thread
+    sent = OutboxMessage.objects.filter(ticket_id=ticket.pk, channel=channel, body__contains="请持卡人换一张卡")
+    assert sent.count() == 1 and sent.get().recipient == sender
+    assert ("回复本邮件" if channel == "email" else "回复 1") in sent.get().body
+
+    # when the merchant answers on the same thread (an e-mail reply quotes the question below)
+    reply = "是的，解决了\n\n> 问题解决了吗？" if channel == "email" else "解决了"
+    answer, _ = inbound_store(channel=channel, provider_id=f"{channel}-2", payload=b"", sender=sender, text=reply)
+    with django_capture_on_commit_callbacks(execute=True):
+        inbound_process(message=answer, text=reply, merchant=world.merchant, thread_ticket=ticket)
+
+    ticket.refresh_from_db()
+    assert ticket.status == Status.RESOLVED
+    assert SelfServiceAnswer.objects.get(ticket=ticket).outcome == "solved"
