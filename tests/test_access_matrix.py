@@ -60,9 +60,9 @@ def scene(world) -> Scene:
         "other_merchant": w.other_merchant.pk, "contact": w.contact.pk, "terminal": w.terminal.pk,
         "other_terminal": w.other_terminal.pk,
     }
-    from posdesk.incidents.tests.builders import incident_linking  # an open incident with world.merchant's ticket
+    from posdesk.incidents.tests.builders import incident_linking
 
-    s.ids["incident"] = incident_linking([ticket]).pk
+    s.ids["incident"] = incident_linking([ticket]).pk  # an open incident with world.merchant's ticket
     from posdesk.triage.pipeline import tickets_triage  # the other merchant's ticket is triaged (C6)
 
     tickets_triage(ticket_ids=[other.pk])
