@@ -25,8 +25,12 @@ def incident_scope_for_user(user: User) -> QuerySet[Incident]:
     return Incident.objects.all()
 
 
+MAX_ID = 2**63 - 1  # ids are 64-bit; a larger number would not reach the database (SQLite overflows)
+
+
 def incident_get_for_user(user: User, *, incident_id: int) -> Incident:
-    incident = incident_scope_for_user(user).filter(pk=incident_id).first()
+    incidents = incident_scope_for_user(user)
+    incident = incidents.filter(pk=incident_id).first() if 0 <= incident_id <= MAX_ID else None
     if incident is None:
         raise NotFound()
     return incident

@@ -565,7 +565,9 @@ def incident_set_eta(*, incident: Incident, actor: User, eta: datetime | None, b
     if incident.status not in ACTIVE_STATUSES:
         raise Conflict(gettext_lazy("This incident is closed."), code="incident_closed")
     now = timezone.now()
-    if eta is not None and eta <= now:
+    if eta is not None and timezone.is_naive(eta):
+        eta = timezone.make_aware(eta, SHANGHAI)  # a time without a zone is Hangzhou's wall clock
+    if eta is not None and (eta <= now or eta.year > 9000):  # 9000: far enough; the calendar's end overflows
         raise field_error("eta", gettext_lazy("The expected recovery must be in the future."), code="eta_past")
     before, incident.eta = incident.eta, eta
     _touch(incident, now, ["eta"])

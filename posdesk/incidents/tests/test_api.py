@@ -90,6 +90,10 @@ def test_eta_and_status_moves(world, api, incident):
         eta = client.post(f"/api/v1/incidents/{incident.pk}/eta", data={"eta": "2026-12-01T12:30:00+08:00"},
                           content_type=JSON)
     assert eta.status_code == 200 and eta.json()["eta"].startswith("2026-12-01T04:30")
+    with time_machine.travel(START + timedelta(minutes=5), tick=False):
+        naive = client.post(f"/api/v1/incidents/{incident.pk}/eta", data={"eta": "2026-12-01T13:00:00"},
+                            content_type=JSON)
+    assert naive.status_code == 200 and naive.json()["eta"].startswith("2026-12-01T05:00")  # Hangzhou time
     moved = client.post(f"/api/v1/incidents/{incident.pk}/status", data={"to_status": "monitoring"},
                         content_type=JSON)
     assert moved.status_code == 200 and moved.json()["status"] == "monitoring"
@@ -101,3 +105,9 @@ def test_eta_and_status_moves(world, api, incident):
 def test_an_unknown_status_filter_is_refused(world, api):
     answer = api(world.agent).get("/api/v1/incidents?status=gone")
     assert answer.status_code == 422 and answer.json()["code"] == "invalid_status"
+
+
+@pytest.mark.django_db
+def test_an_absurd_incident_id_is_not_found_not_a_crash(world, api):
+    answer = api(world.agent).get(f"/api/v1/incidents/{2**70}")
+    assert answer.status_code == 404 and answer.json()["code"] == "not_found"
