@@ -80,6 +80,7 @@ def _top_up_articles(target: int, seed: int = 7) -> tuple[int, float]:
     demo_articles_load()
     have = Article.objects.count()
     if have >= target:
+        search.analyse_articles()
         return have, 0.0
     rng = random.Random(seed)
     started = time.perf_counter()
@@ -108,6 +109,7 @@ def _top_up_articles(target: int, seed: int = 7) -> tuple[int, float]:
                 for a in created
             ])
         print(f"  articles: {n:,} / {target:,}  {time.perf_counter() - started:.0f} s", flush=True)
+    search.analyse_articles()
     return n, time.perf_counter() - started
 
 

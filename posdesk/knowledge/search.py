@@ -90,7 +90,7 @@ def article_index_documents(rows: Sequence[tuple[int, ArticleDocument]]) -> None
     with transaction.atomic(), connection.cursor() as cursor:
         if _on_postgres():
             cursor.execute(f"DELETE FROM {ARTICLE_PG} WHERE article_id = ANY(%s)", [ids])
-            cursor.executemany(
+            cursor.executemany(  # `head` is generated from `document` (migration 0004)
                 f"INSERT INTO {ARTICLE_PG} (article_id, document) VALUES (%s, %s::tsvector)",
                 [
                     (article_id, _tsvector_literal([
@@ -125,13 +125,24 @@ def article_hits(query: str, *, limit: int = CANDIDATES) -> list[ArticleHit]:
         return []
     with connection.cursor() as cursor:
         if _on_postgres():
-            tsquery = " | ".join(_ts_lexeme(term) for term in [*words, *sounds])
-            cursor.execute(
-                f"SELECT article_id, ts_rank(%s, document, q) AS score FROM {ARTICLE_PG}, "
-                "CAST(%s AS tsquery) AS q WHERE document @@ q ORDER BY score DESC, article_id LIMIT %s",
-                [PG_WEIGHTS, tsquery, limit],
-            )
-            return [ArticleHit(article_id=row[0], score=float(row[1])) for row in cursor.fetchall()]
+            # the head (title, symptoms, codes, summary, pinyin pairs) first: small vectors rank fast;
+            # the whole document only when the head alone finds too few (words only in the body)
+            by_words = " | ".join(_ts_lexeme(term) for term in words)
+            with_sounds = " | ".join(_ts_lexeme(term) for term in [*words, *sounds])
+            # words before pinyin pairs: common syllable pairs match far more rows than the words do
+            stages = [("head", by_words), ("head", with_sounds), ("document", with_sounds)] if words else [
+                ("head", with_sounds), ("document", with_sounds)]
+            hits: list[ArticleHit] = []
+            for column, tsquery in stages:
+                cursor.execute(
+                    f"SELECT article_id, ts_rank(%s, {column}, q) AS score FROM {ARTICLE_PG}, "
+                    f"CAST(%s AS tsquery) AS q WHERE {column} @@ q ORDER BY score DESC, article_id LIMIT %s",
+                    [PG_WEIGHTS, tsquery, limit],
+                )
+                hits = [ArticleHit(article_id=row[0], score=float(row[1])) for row in cursor.fetchall()]
+                if len(hits) >= limit:
+                    break
+            return hits
         match = " OR ".join(_fts5_phrase(term) for term in [*words, *sounds])
         weights = ", ".join(str(w) for w in BM25_WEIGHTS)
         cursor.execute(
@@ -203,6 +214,14 @@ def ticket_index_rebuild(*, batch: int = TICKET_BATCH, progress=None) -> int:  #
     return done
 
 
+def analyse_articles() -> None:
+    """Planner statistics after a bulk change (PostgreSQL's autovacuum comes later; without them it
+    may read the visibility index instead of 50 primary keys)."""
+    if _on_postgres():
+        with connection.cursor() as cursor:
+            cursor.execute(f"ANALYZE knowledge_article, {ARTICLE_PG}")
+
+
 def article_index_rebuild() -> int:
     from posdesk.knowledge.models import Article
 
@@ -217,6 +236,7 @@ def article_index_rebuild() -> int:
             article_index(chunk)
             done += len(chunk)
             after = chunk[-1].pk
+    analyse_articles()
     return done
 
 
@@ -225,23 +245,57 @@ def ticket_index_clear() -> None:
         cursor.execute(f"DELETE FROM {TICKET_PG if _on_postgres() else TICKET_FTS}")
 
 
+NEWEST_SCAN = 20_000  # rows; a word in at least 1 in 100 tickets fills a page from these
+TICKET_WINDOW = 50_000  # ids; the newest window first, widened eightfold until `limit` matches are found
+
+
+def _ticket_ids_matching_postgres(tsquery: str, limit: int) -> list[int]:
+    """Newest first without sorting every match: a common word (打印机: a tenth of all tickets) would
+    make PostgreSQL fetch and sort 100,000 rows, and a backward primary-key scan would read every
+    row for a word nobody used. So: the newest NEWEST_SCAN rows are read first (enough for a common
+    word); otherwise the GIN index is asked window by window over the newest ids (a bitmap AND of
+    the GIN and primary-key ranges), widening until `limit` rows are found."""
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute(f"SELECT max(ticket_id) FROM {TICKET_PG}")
+        newest = cursor.fetchone()[0]
+        if newest is None:
+            return []
+        # a common word: among the newest rows already (read at most NEWEST_SCAN of them, newest first)
+        cursor.execute(
+            f"SELECT ticket_id FROM (SELECT ticket_id, document FROM {TICKET_PG} ORDER BY ticket_id DESC "
+            "LIMIT %s) AS newest WHERE document @@ CAST(%s AS tsquery) ORDER BY ticket_id DESC LIMIT %s",
+            [NEWEST_SCAN, tsquery, limit],
+        )
+        rows = [row[0] for row in cursor.fetchall()]
+        if len(rows) >= limit:
+            return rows
+        # the bitmap path (GIN ∧ id range) is right for every query below; a plain index scan never is
+        cursor.execute("SET LOCAL enable_indexscan = off")
+        window = TICKET_WINDOW
+        while True:
+            floor = newest - window
+            cursor.execute(
+                f"SELECT ticket_id FROM {TICKET_PG} WHERE document @@ CAST(%s AS tsquery) AND ticket_id > %s "
+                "ORDER BY ticket_id DESC LIMIT %s",
+                [tsquery, floor, limit],
+            )
+            rows = [row[0] for row in cursor.fetchall()]
+            if len(rows) >= limit or floor <= 0:
+                return rows
+            window *= 8
+
+
 def ticket_ids_matching(query: str, *, limit: int = 200) -> list[int]:
     """Ids of the newest tickets whose subject or description holds every word of `query`."""
     words = documents.query_terms(query) or documents.terms(query)
     if not words:
         return []
+    if _on_postgres():
+        return _ticket_ids_matching_postgres(" & ".join(_ts_lexeme(term) for term in words), limit)
     with connection.cursor() as cursor:
-        if _on_postgres():
-            tsquery = " & ".join(_ts_lexeme(term) for term in words)
-            cursor.execute(
-                f"SELECT ticket_id FROM {TICKET_PG} WHERE document @@ CAST(%s AS tsquery) "
-                "ORDER BY ticket_id DESC LIMIT %s",
-                [tsquery, limit],
-            )
-        else:
-            match = " AND ".join(_fts5_phrase(term) for term in words)
-            cursor.execute(
-                f"SELECT rowid FROM {TICKET_FTS} WHERE {TICKET_FTS} MATCH %s ORDER BY rowid DESC LIMIT %s",
-                [match, limit],
-            )
+        match = " AND ".join(_fts5_phrase(term) for term in words)
+        cursor.execute(
+            f"SELECT rowid FROM {TICKET_FTS} WHERE {TICKET_FTS} MATCH %s ORDER BY rowid DESC LIMIT %s",
+            [match, limit],
+        )
         return [row[0] for row in cursor.fetchall()]

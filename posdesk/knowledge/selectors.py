@@ -75,13 +75,13 @@ def article_get_for_user(user, *, slug: str) -> Article:  # noqa: ANN001
 def _coverage(query_words: Sequence[str], query_sounds: Sequence[str], article: Article) -> float:
     if not query_words and not query_sounds:
         return 0.0
-    doc = search.article_document_for(article)
-    strong = set(doc.title.split()) | set(doc.symptoms.split()) | set(doc.summary.split())
-    weak = set(doc.body.split())
-    got = sum(1.0 if w in strong else 0.6 if w in weak else 0.0 for w in query_words)
+    # the head only (title, symptoms, codes, summary): segmenting the body too would cost more than
+    # the search itself, and a word found only in the body is weak evidence of a fix anyway
+    strong = set(documents.terms(f"{article.title}\n{article.symptoms}\n{article.response_codes}\n{article.summary}"))
+    got = sum(1.0 for w in query_words if w in strong)
     if query_sounds:
         # a typo leaves the word unmatched; its pinyin pairs still count for half
-        sounds = set(doc.sounds.split())
+        sounds = set(documents.sound_pairs(f"{article.title}\n{article.symptoms}"))
         share = sum(1 for s in query_sounds if s in sounds) / len(query_sounds)
         missing = len(query_words) - got
         got += min(missing, share * max(len(query_words), 1)) * 0.5
