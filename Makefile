@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 PYTEST_ARGS ?=
 
-.PHONY: run test install messages messages-extract migrate demo bench bench-sla lint clean
+.PHONY: run test install messages messages-extract migrate demo bench bench-sla bench-channels bench-intelligence lint clean
 
 $(STAMP): pyproject.toml
 	@command -v $(PYTHON) >/dev/null 2>&1 || { echo "需要 Python 3.11 / Python 3.11 is required"; exit 1; }
@@ -46,6 +46,13 @@ bench-sla: install
 bench-channels: install
 	$(BIN)/python bench/contact.py
 	$(BIN)/python bench/channels.py
+
+# issue 5: Chinese search, triage, the incident detector, the intake pipeline
+bench-intelligence: install
+	$(BIN)/python bench/triage.py
+	$(BIN)/python bench/search.py
+	$(BIN)/python bench/incidents.py
+	$(BIN)/python bench/intake.py
 
 lint: install
 	$(BIN)/ruff check posdesk config tests bench
