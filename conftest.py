@@ -48,6 +48,7 @@ def world(db) -> Any:
 
     f.ensure_districts()
     f.ensure_sla_defaults()
+    f.ensure_response_codes()
     w = World()
     w.org = f.OrganisationFactory()
     w.vendor_org = f.VendorFactory(code="vendor-a", name="甲维修服务商")

@@ -80,6 +80,19 @@ def ensure_sla_defaults() -> None:
     sla_config_changed()
 
 
+def ensure_response_codes() -> None:
+    """Like the districts: the response-code reference (应答码) comes from a data migration, which a
+    transactional test's flush removes; load it again (the migration's own loader)."""
+    import importlib
+
+    from django.apps import apps
+
+    from posdesk.knowledge.models import ResponseCode
+
+    if not ResponseCode.objects.exists():
+        importlib.import_module("posdesk.knowledge.migrations.0003_load_response_codes").load(apps, None)
+
+
 def district(code: str = "xihu") -> District:
     ensure_districts()
     return District.objects.get(code=code)
