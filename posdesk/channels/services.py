@@ -26,6 +26,7 @@ from posdesk.core.identifiers import normalise_mobile
 from posdesk.core.masking import mask_excerpt
 from posdesk.core.taxonomy import OPEN_STATUSES
 from posdesk.merchants.models import Merchant, MerchantContact
+from posdesk.outbox.models import OutboxMessage
 from posdesk.slas.selectors import business_clock, warn_unknown_years
 from posdesk.terminals.models import Terminal
 from posdesk.tickets.attachments import CheckedFile
@@ -175,6 +176,7 @@ def callback_request(*, merchant: Merchant, mobile: str, actor: User | None, at:
     (an answer to their own request: allowed now)."""
     at = at or timezone.now()
     Merchant.objects.select_for_update().filter(pk=merchant.pk).first()  # one request at a time per merchant
+    callbacks_cancel_refused(merchant_id=merchant.pk, at=at)
     open_task = (CallbackTask.objects.filter(merchant=merchant, status__in=(CallbackTask.Status.OPEN,
                                                                             CallbackTask.Status.HELD))
                  .order_by("pk").first())
@@ -200,6 +202,18 @@ def inbound_waiting(*, now: datetime | None = None, limit: int = 500) -> list[tu
     return list(InboundMessage.objects.filter(status=InboundMessage.Status.RECEIVED, channel__in=SWEPT_CHANNELS,
                                               received_at__lt=before)
                 .order_by("received_at", "pk").values_list("pk", "channel")[:limit])
+
+
+def callbacks_cancel_refused(*, merchant_id: int | None = None, at: datetime | None = None) -> int:
+    """A held callback whose outbox message the gate refused at its re-check (the merchant opted out
+    meanwhile, a cap filled) or that died in the outbox will never be released: cancel it, so it
+    neither hides from the queue for ever nor stands in for the merchant's next request."""
+    refused = OutboxMessage.objects.filter(
+        status__in=(OutboxMessage.Status.WITHHELD, OutboxMessage.Status.DEAD)).values("pk")
+    held = CallbackTask.objects.filter(status=CallbackTask.Status.HELD, outbox_message_id__in=refused)
+    if merchant_id is not None:
+        held = held.filter(merchant_id=merchant_id)
+    return held.update(status=CallbackTask.Status.CANCELLED, done_at=at or timezone.now())
 
 
 # --- refused calls ------------------------------------------------------------------------------

@@ -29,10 +29,11 @@ def sms_process_task(inbound_id: int) -> None:
 @shared_task(name="posdesk.channels.tasks.inbound_sweep_task")
 def inbound_sweep_task() -> int:
     """Process the WeChat and SMS messages whose job never ran (each processing is idempotent)."""
-    from posdesk.channels.services import inbound_waiting
+    from posdesk.channels.services import callbacks_cancel_refused, inbound_waiting
     from posdesk.channels.sms.intake import sms_process
     from posdesk.channels.wechat.intake import wechat_process
 
+    callbacks_cancel_refused()  # held callbacks the gate refused at their re-check
     process = {"wechat": wechat_process, "sms": sms_process}
     waiting = inbound_waiting()
     for inbound_id, channel in waiting:

@@ -22,14 +22,13 @@ from django.db import connection, transaction
 from django.db.models import F, Max, Min, Sum
 from django.db.models.functions import Mod
 from django.utils import timezone, translation
-from django.utils.module_loading import import_string
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from posdesk.accounts.models import Role, User
 from posdesk.audit.models import AuditEntry
 from posdesk.audit.services import audit_record
-from posdesk.contact.models import ContactChannel, ContactPurpose
+from posdesk.contact.models import ContactPurpose
 from posdesk.contact.services import ContactDraft, ContactResult, contact_request, contact_request_many
 from posdesk.core.errors import Conflict, PermissionDenied, ValidationFailed, field_error
 from posdesk.core.taxonomy import Category, Status
@@ -48,11 +47,10 @@ from posdesk.incidents.models import (
 )
 from posdesk.incidents.signals import TicketSignal
 from posdesk.merchants.models import District
-from posdesk.merchants.selectors import merchant_primary_mobile
 from posdesk.terminals.models import TerminalModel
 from posdesk.tickets import lifecycle
 from posdesk.tickets.models import Ticket
-from posdesk.tickets.services import ReplyRoute
+from posdesk.tickets.services import ticket_reply_route
 
 logger = logging.getLogger("posdesk.incidents")
 SHANGHAI = timezone.get_fixed_timezone(8 * 60)
@@ -374,14 +372,9 @@ def _recent_tickets_link(incident: Incident, *, at: datetime, minutes: int) -> d
 
 def _reply(ticket: Ticket, *, body: str, purpose: str) -> ContactResult | None:
     """A message on the ticket's own reply route (the channel they wrote on), through the gate."""
-    if ticket.merchant_id is None:
-        return None
-    route = import_string(settings.TICKET_REPLY_ROUTER)(ticket)
+    route = ticket_reply_route(ticket)
     if route is None:
-        mobile = merchant_primary_mobile(ticket.merchant_id)
-        if not mobile:
-            return None
-        route = ReplyRoute(channel=ContactChannel.SMS, recipient=mobile, body_prefix="【posdesk】")
+        return None
     return contact_request(merchant_id=ticket.merchant_id, channel=route.channel, purpose=purpose,
                            recipient=route.recipient, body=f"{route.body_prefix}{body}", subject=route.subject,
                            headers=route.headers, ticket_id=ticket.pk)
@@ -575,7 +568,8 @@ def incident_set_eta(*, incident: Incident, actor: User, eta: datetime | None, b
                  changes={"eta": [str(before) if before else None, str(eta) if eta else None]})
     body = f"预计 {eta.astimezone(SHANGHAI):%m-%d %H:%M} 恢复。" if eta else ""
     return _event(incident, kind=IncidentEvent.Kind.ETA, actor=actor, at=now, body=body, is_public=True,
-                  broadcast=broadcast and incident.status in CONFIRMED_STATUSES,
+                  # an ETA taken back has nothing to tell the merchants
+                  broadcast=broadcast and eta is not None and incident.status in CONFIRMED_STATUSES,
                   data={"eta": eta.isoformat() if eta else None})
 
 
@@ -620,7 +614,7 @@ def incident_tickets_settle(*, incident_id: int) -> dict[str, int]:
     incident = Incident.objects.select_related("resolved_by").get(pk=incident_id)
     if incident.status != Incident.Status.RESOLVED:
         return {}
-    actor = incident.resolved_by or User.objects.filter(role=Role.ADMIN, is_active=True).order_by("pk").first()
+    actor = incident.resolved_by  # nobody to act for (the user was deleted): the tickets are released
     done = Counter[str]()
     reason = f"集中故障 {incident.number} 已恢复"
     resolution = Incident.Resolution(incident.resolution)
@@ -669,16 +663,12 @@ def incident_broadcast(*, event_id: int) -> int:
         latest = dict(incident.links.filter(merchant__isnull=False).values("merchant_id")
                       .annotate(last=Max("ticket_id")).values_list("merchant_id", "last"))
         tickets = Ticket.objects.filter(pk__in=sorted(latest.values())).select_related("merchant")
-        router = import_string(settings.TICKET_REPLY_ROUTER)
         body = _broadcast_text(incident, event)
         drafts = []
         for ticket in tickets:
-            route = router(ticket)
+            route = ticket_reply_route(ticket)
             if route is None:
-                mobile = merchant_primary_mobile(ticket.merchant_id)
-                if not mobile:
-                    continue
-                route = ReplyRoute(channel=ContactChannel.SMS, recipient=mobile, body_prefix="【posdesk】")
+                continue
             drafts.append(ContactDraft(merchant_id=ticket.merchant_id, channel=route.channel,
                                        purpose=ContactPurpose.INCIDENT_NOTICE, recipient=route.recipient,
                                        body=f"{route.body_prefix}{body}", subject=route.subject,

@@ -114,6 +114,9 @@ def article_search(
     return [article for _, article in scored[:limit]]
 
 
+SUGGEST_TEXT_MAX = 500
+
+
 def article_suggest(
     *,
     text: str,
@@ -126,6 +129,7 @@ def article_suggest(
     """The articles most likely to answer `text`: first those of its response codes, then by full
     text (triage's category and the merchant's terminal model raise an article). `audience`
     "merchant" keeps to published merchant-facing articles; "internal" adds staff-only ones."""
+    text = text[:SUGGEST_TEXT_MAX]  # triage passes whole descriptions: the opening says what it is about
     visible = Article.objects.filter(_visible(audience))
     found: dict[int, tuple[float, Article]] = {}  # id → (order key, article)
     codes = [code.strip().upper() for code in response_codes if code and code.strip()]

@@ -193,7 +193,11 @@ def article_update(*, actor, article_id: int, data: ArticleData) -> Article:  # 
         article.review_due_on = data.review_due_on
     article.version += 1
     article.updated_by = actor
-    article.save()
+    try:
+        with transaction.atomic():  # a concurrent save may take the slug after the check above
+            article.save()
+    except IntegrityError as exc:
+        raise field_error("slug", _("This slug is taken."), code="slug_taken") from exc
     article.terminal_models.set(models)
     _link_response_codes(article)
     search.article_index([article])

@@ -108,18 +108,28 @@ class ReplyRoute:
     full_text: bool = False  # the channel carries a whole answer (e-mail, WeChat), not an SMS-sized notice
 
 
-def _notify_merchant(ticket: Ticket, body: str, purpose: str = ContactPurpose.SERVICE_REPLY,
-                     actor: User | None = None, full_body: str = "") -> None:
-    """Tell the merchant — on the ticket's own thread when the channels know one (the e-mail they
-    wrote, their WeChat), else by SMS — through the contact gate (C4), which may hold it."""
+def ticket_reply_route(ticket: Ticket) -> ReplyRoute | None:
+    """Where an answer to the ticket's merchant goes: the ticket's own thread when the channels know
+    one (the e-mail they wrote, their WeChat, the number they texted), else an SMS to the merchant's
+    primary mobile; None when there is nobody to reach."""
     if ticket.merchant_id is None:
-        return
+        return None
     route = import_string(settings.TICKET_REPLY_ROUTER)(ticket)
     if route is None:
         mobile = merchant_primary_mobile(ticket.merchant_id)
         if not mobile:
-            return
+            return None
         route = ReplyRoute(channel=ContactChannel.SMS, recipient=mobile, body_prefix="【posdesk】")
+    return route
+
+
+def _notify_merchant(ticket: Ticket, body: str, purpose: str = ContactPurpose.SERVICE_REPLY,
+                     actor: User | None = None, full_body: str = "") -> None:
+    """Tell the merchant — on the ticket's own thread when the channels know one (the e-mail they
+    wrote, their WeChat), else by SMS — through the contact gate (C4), which may hold it."""
+    route = ticket_reply_route(ticket)
+    if route is None:
+        return
     text = full_body if full_body and route.full_text else body
     contact_request(merchant_id=ticket.merchant_id, channel=route.channel, purpose=purpose,
                     recipient=route.recipient, body=f"{route.body_prefix}{text}", subject=route.subject,

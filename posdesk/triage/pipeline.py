@@ -328,7 +328,11 @@ def _triage_batch(ids: Sequence[int], *, actor: User, outcome: IntakeOutcome) ->
     human = _human_set_fields([p.ticket.pk for p in plans], actor)
     written: list[_Plan] = []
     for plan in plans:
-        record = _write(plan, actor=actor, human_fields=human.get(plan.ticket.pk, set()))
+        try:
+            record = _write(plan, actor=actor, human_fields=human.get(plan.ticket.pk, set()))
+        except Exception:  # noqa: BLE001 - one ticket that cannot be written must not stall every later one
+            logger.exception("triage of a ticket failed", extra={"ticket_id": plan.ticket.pk})
+            record = None
         if record is None:
             outcome.skipped += 1
             continue

@@ -10,7 +10,7 @@ from django.db.models import Count, Q
 
 from posdesk.accounts.models import User
 from posdesk.core.taxonomy import OPEN_STATUSES
-from posdesk.knowledge.models import Article
+from posdesk.knowledge.selectors import article_scope_for_user
 from posdesk.tickets.models import Ticket
 from posdesk.tickets.selectors import ticket_scope_for_user
 from posdesk.triage.models import SelfServiceAnswer, TriageCorrection, TriageRecord
@@ -98,7 +98,7 @@ def triage_view_for_ticket(ticket: Ticket, user: User) -> TriageView:
     duplicate = None
     if record is not None:
         if record.suggested_article_ids:
-            found = {a.pk: a for a in Article.objects.filter(pk__in=record.suggested_article_ids)
+            found = {a.pk: a for a in article_scope_for_user(user).filter(pk__in=record.suggested_article_ids)
                      .only("pk", "slug", "title", "summary", "audience", "status")}
             articles = [found[pk] for pk in record.suggested_article_ids if pk in found]
         if record.possible_duplicate_id is not None:

@@ -12,7 +12,7 @@ from django.utils import timezone
 from posdesk.channels.models import CallbackTask
 from posdesk.channels.phone.services import call_event_record, callback_complete, callback_take
 from posdesk.channels.selectors import callback_queue_for_user, contact_overview_for_call
-from posdesk.channels.services import callback_request
+from posdesk.channels.services import callback_request, callbacks_cancel_refused
 from posdesk.contact.models import ContactDecision, ContactSource
 from posdesk.contact.services import contact_do_not_disturb_set, contact_opt_out
 from posdesk.core.errors import Conflict
@@ -187,3 +187,22 @@ def test_a_held_callback_whose_call_was_answered_after_all_is_cancelled(world, t
 
     task.refresh_from_db()
     assert task.status == S.CANCELLED
+
+
+def test_a_held_callback_the_gate_refuses_at_its_recheck_is_cancelled_and_a_new_request_is_taken(world, time_machine):
+    # given a next try held until 08:00
+    time_machine.move_to(MONDAY_2030, tick=False)
+    task = missed_call(MONDAY_2030)
+    time_machine.move_to(MONDAY_2030 + timedelta(minutes=75), tick=False)
+    task = callback_complete(task=task, agent=world.agent, outcome="no_answer")
+    assert task.status == S.HELD
+
+    # when its outbox message ends without being sent (withheld by the gate at its re-check, or dead)
+    OutboxMessage.objects.filter(pk=task.outbox_message_id).update(status=OutboxMessage.Status.WITHHELD)
+
+    # then the sweep cancels the callback instead of leaving it held for ever
+    assert callbacks_cancel_refused() == 1
+    task.refresh_from_db()
+    assert task.status == S.CANCELLED and task.done_at is not None and queue(world) == []
+    # and a later request of the merchant is a new callback, not the dead one
+    assert callback_request(merchant=world.merchant, mobile="13812345678", actor=world.merchant_user).pk != task.pk

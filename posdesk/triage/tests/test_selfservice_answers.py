@@ -14,6 +14,7 @@ def test_a_yes_is_read_as_solved(text: str) -> None:
 
 
 @pytest.mark.parametrize("text", ["2", "没有", "没解决", "没有解决", "还是不行", "不行", "人工", "转人工", "否", "no",
+                                  "不好了", "还不好", "没用",
                                   "No, still broken", "谢谢，还是不行", "２", "不是"])
 def test_a_no_is_read_as_not_solved(text: str) -> None:
     assert merchant_answer(text) is False
