@@ -1,7 +1,9 @@
 """What triage decided about a ticket, what agents corrected, and the self-service answers given.
 
 One `TriageRecord` per ticket: its existence is what makes the intake pipeline idempotent (a
-ticket with a record is never triaged again). Corrections are kept row by row (who, when, from →
+ticket with a record is never triaged again); its `followups_done_at` says the steps after the
+triage commit (search index, incident detector, self-service answer) ran — until then the minute
+sweep runs them again. Corrections are kept row by row (who, when, from →
 to) because they are the training data of the next model (`triage_corrections_for_training`)."""
 
 from __future__ import annotations
@@ -35,11 +37,18 @@ class TriageRecord(models.Model):
     applied = models.JSONField(default=dict, blank=True)
     model_version = models.CharField(_("model version"), max_length=60, blank=True)
     triaged_at = models.DateTimeField(_("triaged"))
+    # null: written, but the follow-ups after the commit have not all run yet (a worker died between)
+    followups_done_at = models.DateTimeField(_("follow-ups done"), null=True, blank=True)
 
     class Meta:
         verbose_name = _("triage record")
         verbose_name_plural = _("triage records")
-        indexes = [models.Index(fields=["-triaged_at"], name="triage_record_at_idx")]
+        indexes = [
+            models.Index(fields=["-triaged_at"], name="triage_record_at_idx"),
+            # the sweep's read of records whose follow-ups are owed: a few rows, never the table
+            models.Index(fields=["triaged_at"], name="triage_followups_owed_idx",
+                         condition=models.Q(followups_done_at__isnull=True)),
+        ]
 
     def __str__(self) -> str:
         return f"triage of ticket {self.ticket_id}"

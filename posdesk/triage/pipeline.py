@@ -12,10 +12,12 @@ see the triaged category.
 Idempotent and safe with several workers: a ticket with a triage record is never triaged again,
 and the record is written in the same transaction that takes the ticket's row lock and checks
 that none exists, so of two workers on one ticket exactly one triages it; the other skips it. The
-steps after the commit act only on the tickets the worker itself triaged. A worker that dies after
-the commit and before those steps leaves its tickets triaged but not observed, answered or routed:
-routing's own minute sweep routes them; the detector and the answer miss them (at most once —
-never a second answer)."""
+steps after the commit (the follow-ups) act on the tickets the worker itself triaged, and end by
+marking their records done. A worker that dies after the commit and before that mark leaves
+records not done: the minute sweep runs their follow-ups again after FOLLOWUP_GRACE. Every
+follow-up is safe to repeat — the index replaces a row, the detector counts a ticket once, a
+self-service answer is given once per ticket and never to a reporter told of an incident — and
+routing's own minute sweep routes whatever is left unrouted."""
 
 from __future__ import annotations
 
@@ -27,11 +29,13 @@ from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
-from django.db.models import Q
+from django.db.models import F, Q, Window
+from django.db.models.functions import RowNumber
 from django.utils import timezone
 
 from posdesk.accounts.models import Role, User
 from posdesk.core.taxonomy import OPEN_STATUSES, Category, Priority, Status
+from posdesk.incidents.models import Incident, IncidentTicket
 from posdesk.incidents.services import incidents_observe
 from posdesk.incidents.signals import TicketSignal
 from posdesk.knowledge.search import ticket_search_index
@@ -56,6 +60,10 @@ SELF_SERVICE_CHANNELS = frozenset({"portal", "wechat", "sms", "email"})
 # an article's answer is sent only when the article matches the message this well (K's score: 1.0 for
 # the article of a response code the message names, else the share of the query the article covers)
 ARTICLE_ANSWER_MIN_SCORE = 0.5
+# a record whose follow-ups are not done this long after triage lost its worker: the sweep runs them
+FOLLOWUP_GRACE = timedelta(minutes=2)
+# open tickets of one merchant compared with each new ticket of theirs, newest first
+DUPLICATE_CANDIDATES = 200
 
 
 @dataclass
@@ -66,11 +74,12 @@ class IntakeOutcome:
     duplicates: int = 0
     incident_linked: dict[int, int] = field(default_factory=dict)
     answered: list[int] = field(default_factory=list)
+    recovered: list[int] = field(default_factory=list)  # follow-ups run again by the sweep
 
     def as_dict(self) -> dict[str, int]:
         return {"triaged": len(self.triaged), "skipped": self.skipped, "identified": self.identified,
                 "duplicates": self.duplicates, "incident_linked": len(self.incident_linked),
-                "answered": len(self.answered)}
+                "answered": len(self.answered), "recovered": len(self.recovered)}
 
 
 def triage_actor() -> User:
@@ -149,7 +158,9 @@ def _identities(plans: list[_Plan]) -> None:
 
 def _duplicates(plans: list[_Plan]) -> None:
     """A possible duplicate: an open, unmerged ticket of the same merchant (and terminal, when both
-    name one) from the last TRIAGE_DUPLICATE_DAYS with similar words. One read for the batch."""
+    name one) from the last TRIAGE_DUPLICATE_DAYS with similar words. One read for the batch: per
+    merchant the newest DUPLICATE_CANDIDATES open tickets opened up to the batch's newest — a shop
+    with hundreds of open tickets has its recent ones compared, which is where a repeat report is."""
     by_merchant: dict[int, list[_Plan]] = defaultdict(list)
     for plan in plans:
         merchant_id = plan.ticket.merchant_id or (plan.merchant.pk if plan.merchant else None)
@@ -158,12 +169,16 @@ def _duplicates(plans: list[_Plan]) -> None:
     if not by_merchant:
         return
     since = timezone.now() - timedelta(days=settings.TRIAGE_DUPLICATE_DAYS)
-    candidates: dict[int, list[tuple[duplicates.Candidate, datetime]]] = defaultdict(list)
+    until = max(plan.ticket.created_at for merchant_plans in by_merchant.values() for plan in merchant_plans)
+    newest_first = Window(RowNumber(), partition_by=[F("merchant_id")],
+                          order_by=[F("created_at").desc(), F("pk").desc()])
     rows = (Ticket.objects.filter(merchant_id__in=list(by_merchant), status__in=sorted(OPEN_STATUSES),
-                                  created_at__gte=since, merged_into__isnull=True)
-            .order_by("created_at", "pk")
+                                  created_at__gte=since, created_at__lte=until, merged_into__isnull=True)
+            .annotate(newest=newest_first).filter(newest__lte=DUPLICATE_CANDIDATES)
             .values_list("pk", "merchant_id", "terminal_id", "description", "created_at"))
-    for pk, merchant_id, terminal_id, description, created_at in rows[:2000]:
+    candidates: dict[int, list[tuple[duplicates.Candidate, datetime]]] = defaultdict(list)
+    for pk, merchant_id, terminal_id, description, created_at in sorted(rows, key=lambda row: (row[4], row[0])):
+        # oldest first: on a tie `best_duplicate` keeps the first, and the oldest is the original
         candidate = duplicates.Candidate(ticket_id=pk, terminal_id=terminal_id,
                                          words=duplicates.text_words(description))
         candidates[merchant_id].append((candidate, created_at))
@@ -180,17 +195,22 @@ def _duplicates(plans: list[_Plan]) -> None:
             plan.duplicate = duplicates.best_duplicate(words, terminal_id, earlier)
 
 
+def _articles_for(ticket: Ticket, *, category: str, response_codes: Sequence[str],
+                  terminal: Terminal | None) -> list:
+    try:
+        return article_suggest(
+            text=ticket.description, category=category, terminal_model_id=terminal.model_id if terminal else None,
+            response_codes=tuple(response_codes), audience="internal", limit=3)
+    except Exception:  # suggestions help; they must never stop a ticket's triage
+        logger.exception("article suggestions failed", extra={"ticket_id": ticket.pk})
+        return []
+
+
 def _suggestions(plans: list[_Plan]) -> None:
     for plan in plans:
-        terminal = plan.ticket.terminal or plan.terminal
-        try:
-            plan.articles = article_suggest(
-                text=plan.ticket.description, category=plan.result.category,
-                terminal_model_id=terminal.model_id if terminal else None,
-                response_codes=tuple(plan.result.entities.response_code), audience="internal", limit=3)
-        except Exception:  # suggestions help; they must never stop a ticket's triage
-            logger.exception("article suggestions failed", extra={"ticket_id": plan.ticket.pk})
-            plan.articles = []
+        plan.articles = _articles_for(plan.ticket, category=plan.result.category,
+                                      response_codes=plan.result.entities.response_code,
+                                      terminal=plan.ticket.terminal or plan.terminal)
 
 
 # --- writing one ticket -------------------------------------------------------------------------
@@ -226,6 +246,8 @@ def _write(plan: _Plan, *, actor: User, human_fields: set[str]) -> TriageRecord 
                     and plan.terminal.merchant_id == ticket.merchant_id):
                 ticket.terminal_id = plan.terminal.pk
             applied["identified"] = {"merchant": ticket.merchant_id, "terminal": ticket.terminal_id}
+            if plan.merchant is not None:  # a merchant named in the text is not a proven sender (no answer)
+                applied["identified"]["merchant_from_text"] = True
         # only fields still at the intake defaults that no person has chosen: triage never overrides a person
         category = plan.result.category if (
             ticket.category == Category.CONSULTATION and "category" not in human_fields) else None
@@ -258,47 +280,115 @@ def _write(plan: _Plan, *, actor: User, human_fields: set[str]) -> TriageRecord 
 # --- after the writes ---------------------------------------------------------------------------
 
 
-def _signal(plan: _Plan) -> TicketSignal:
-    ticket = plan.ticket
+@dataclass
+class _Followup:
+    """What the steps after the triage commit need of one ticket: handed over by the batch that
+    triaged it, or rebuilt from its record by the sweep when that batch's worker died."""
+
+    ticket: Ticket  # as written, its terminal loaded
+    category: str  # triage's suggestion (the articles are chosen for it)
+    confidence: float  # of the category
+    response_codes: tuple[str, ...]
+    merchant_from_text: bool  # the merchant was linked from words in the text, not from the sender
+    articles: list | None = None  # K's ArticleSuggestion, best first; None: not known yet (suggested on demand)
+
+    @classmethod
+    def of_plan(cls, plan: _Plan) -> _Followup:
+        return cls(ticket=plan.ticket, category=plan.result.category, confidence=plan.result.confidence,
+                   response_codes=tuple(plan.result.entities.response_code),
+                   merchant_from_text=plan.merchant is not None, articles=plan.articles)
+
+    @classmethod
+    def of_record(cls, record: TriageRecord) -> _Followup:
+        return cls(ticket=record.ticket, category=record.category, confidence=record.category_confidence,
+                   response_codes=tuple((record.entities or {}).get("response_code") or ()),
+                   merchant_from_text=bool((record.applied.get("identified") or {}).get("merchant_from_text")))
+
+
+def _signal(followup: _Followup) -> TicketSignal:
+    ticket = followup.ticket
     terminal = ticket.terminal if ticket.terminal_id else None
     return TicketSignal(
         ticket_id=ticket.pk, merchant_id=ticket.merchant_id, created_at=ticket.created_at,
         category=ticket.category, priority=ticket.priority, district_id=ticket.district_id,
         terminal_model_id=terminal.model_id if terminal else None,
         firmware=(terminal.firmware or "") if terminal else "",
-        response_codes=tuple(plan.result.entities.response_code), text=ticket.description,
+        response_codes=followup.response_codes, text=ticket.description,
     )
 
 
-def _known_fix(plan: _Plan) -> tuple[str, str, str, int | None] | None:
+def _known_fix(followup: _Followup) -> tuple[str, str, str, int | None] | None:
     """(source, answer, response code, article id) of a fix the merchant can apply alone: a
     response code whose remedy is theirs (not a terminal fault), else the best article's answer."""
-    for code in plan.result.entities.response_code:
+    for code in followup.response_codes:
         info = response_code_lookup(code)
         if info is not None and info.remedy and not info.terminal_fault:
             return (SelfServiceAnswer.Source.RESPONSE_CODE, response_code_answer(info.code, info.meaning, info.remedy),
                     info.code, info.article_id)
-    for article in plan.articles:
+    if followup.articles is None:
+        ticket = followup.ticket
+        followup.articles = _articles_for(ticket, category=followup.category, response_codes=followup.response_codes,
+                                          terminal=ticket.terminal if ticket.terminal_id else None)
+    for article in followup.articles:
         # `answer` is set only on published merchant-facing known fixes, whatever the audience asked
         if article.answer and article.score >= ARTICLE_ANSWER_MIN_SCORE:
             return SelfServiceAnswer.Source.ARTICLE, article.answer, "", article.article_id
     return None
 
 
-def _answer(plan: _Plan) -> bool:
+def _answer(followup: _Followup) -> bool:
     """Send a self-service answer when triage is sure, the fix is known, the ticket is not P1 (a
     merchant who cannot take payments gets a person) and came on a channel they can answer on."""
-    ticket = plan.ticket
+    ticket = followup.ticket
     if (ticket.merchant_id is None or ticket.channel not in SELF_SERVICE_CHANNELS or ticket.priority == Priority.P1
-            or plan.result.confidence < settings.TRIAGE_SELF_SERVICE_CONFIDENCE or plan.merchant is not None):
-        # plan.merchant: linked from words in the text, not from the sender — answer only a proven sender
+            or followup.confidence < settings.TRIAGE_SELF_SERVICE_CONFIDENCE or followup.merchant_from_text):
+        # merchant_from_text: linked from words in the text, not from the sender — answer only a proven sender
         return False
-    fix = _known_fix(plan)
+    fix = _known_fix(followup)
     if fix is None:
         return False
     source, answer, code, article_id = fix
     return self_service_offer(ticket_id=ticket.pk, source=source, answer=answer, response_code=code,
                               article_id=article_id) is not None
+
+
+def _told_of_an_incident(ticket_ids: Sequence[int]) -> set[int]:
+    """Tickets linked to a confirmed incident (by this run or an earlier one): their reporters get
+    the incident's status, never a second, self-service answer."""
+    return set(IncidentTicket.objects.filter(ticket_id__in=list(ticket_ids))
+               .exclude(incident__status__in=[Incident.Status.PROPOSED, Incident.Status.DISMISSED])
+               .values_list("ticket_id", flat=True))
+
+
+def _followups_done(ticket_ids: Sequence[int]) -> None:
+    TriageRecord.objects.filter(ticket_id__in=list(ticket_ids), followups_done_at__isnull=True).update(
+        followups_done_at=timezone.now())
+
+
+def _followups_run(followups: list[_Followup], *, outcome: IntakeOutcome) -> None:
+    """Index, observe and answer triaged tickets, then mark their records done. Each step is safe
+    to run again (the index replaces a ticket's row, the detector counts a ticket once, an answer is
+    given once per ticket and never to a reporter told of an incident), so a run cut short — the
+    worker died, a step raised — is simply run again by the sweep from the records left not done."""
+    ids = [f.ticket.pk for f in followups]
+    ticket_search_index(ids)
+    terminals = {t.pk: t for t in Terminal.objects.filter(
+        pk__in={f.ticket.terminal_id for f in followups if f.ticket.terminal_id})}
+    for followup in followups:
+        if followup.ticket.terminal_id:
+            followup.ticket.terminal = terminals.get(followup.ticket.terminal_id)
+    linked = incidents_observe(signals=[_signal(f) for f in followups])
+    outcome.incident_linked.update(linked)
+    told = set(linked) | _told_of_an_incident(ids)
+    for followup in followups:
+        if followup.ticket.pk in told:
+            continue  # the incident's status answered them; no second answer
+        try:
+            if _answer(followup):
+                outcome.answered.append(followup.ticket.pk)
+        except Exception:  # one merchant's answer failing must not stop the others' or routing
+            logger.exception("self-service answer failed", extra={"ticket_id": followup.ticket.pk})
+    _followups_done(ids)
 
 
 def tickets_triage(*, ticket_ids: Sequence[int]) -> IntakeOutcome:
@@ -340,24 +430,8 @@ def _triage_batch(ids: Sequence[int], *, actor: User, outcome: IntakeOutcome) ->
         outcome.triaged.append(plan.ticket.pk)
         outcome.identified += "identified" in record.applied
         outcome.duplicates += record.possible_duplicate_id is not None
-    if not written:
-        return
-    ticket_search_index([p.ticket.pk for p in written])
-    terminals = {t.pk: t for t in Terminal.objects.filter(
-        pk__in={p.ticket.terminal_id for p in written if p.ticket.terminal_id})}
-    for plan in written:
-        if plan.ticket.terminal_id:
-            plan.ticket.terminal = terminals.get(plan.ticket.terminal_id)
-    linked = incidents_observe(signals=[_signal(p) for p in written])
-    outcome.incident_linked.update(linked)
-    for plan in written:
-        if plan.ticket.pk in linked:
-            continue  # the incident's status answered them; no second answer
-        try:
-            if _answer(plan):
-                outcome.answered.append(plan.ticket.pk)
-        except Exception:  # one merchant's answer failing must not stop the others' or routing
-            logger.exception("self-service answer failed", extra={"ticket_id": plan.ticket.pk})
+    if written:
+        _followups_run([_Followup.of_plan(p) for p in written], outcome=outcome)
 
 
 def tickets_triage_new(*, within: timedelta = timedelta(days=1), limit: int = 5000) -> IntakeOutcome:
@@ -371,8 +445,35 @@ def tickets_triage_new(*, within: timedelta = timedelta(days=1), limit: int = 50
 
 def tickets_triage_sweep(*, within: timedelta = timedelta(hours=1), limit: int = 5000) -> IntakeOutcome:
     """Every minute: the tickets of the last hour without a triage record in any status (a job
-    that never ran, a worker that died, a ticket an agent moved on before triage ran)."""
+    that never ran, a worker that died, a ticket an agent moved on before triage ran), then the
+    follow-ups still owed on records of the last hour (`tickets_followups_owed`)."""
     since = timezone.now() - within
     ids = list(Ticket.objects.filter(created_at__gte=since, triage_record__isnull=True)
                .order_by("pk").values_list("pk", flat=True)[:limit])
-    return tickets_triage(ticket_ids=ids) if ids else IntakeOutcome()
+    outcome = tickets_triage(ticket_ids=ids) if ids else IntakeOutcome()
+    owed = tickets_followups_owed(within=within, limit=limit)
+    outcome.recovered = owed.recovered
+    outcome.answered += owed.answered
+    outcome.incident_linked.update(owed.incident_linked)
+    return outcome
+
+
+def tickets_followups_owed(*, within: timedelta = timedelta(hours=1), limit: int = 5000) -> IntakeOutcome:
+    """Run again the follow-ups of tickets triaged more than FOLLOWUP_GRACE ago whose records are
+    not marked done: the worker that triaged them died (or a step raised) after the triage commit.
+    Younger records are left to the worker still running them — running them twice would be safe,
+    only wasted. Older than `within`, a late self-service answer would confuse more than help: the
+    records stay not done (and are counted in the log)."""
+    now = timezone.now()
+    records = list(TriageRecord.objects.filter(followups_done_at__isnull=True, triaged_at__gte=now - within,
+                                               triaged_at__lt=now - FOLLOWUP_GRACE)
+                   .select_related("ticket").order_by("triaged_at", "pk")[:limit])
+    outcome = IntakeOutcome()
+    for start in range(0, len(records), BATCH):
+        followups = [_Followup.of_record(r) for r in records[start:start + BATCH]]
+        _followups_run(followups, outcome=outcome)
+        outcome.recovered += [f.ticket.pk for f in followups]
+    if outcome.recovered:
+        logger.warning("triage follow-ups run again", extra=outcome.as_dict())
+        routing_kick()
+    return outcome
