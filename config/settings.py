@@ -251,6 +251,8 @@ TICKET_INTAKE_JOB = "posdesk.triage.tasks.tickets_intake_task"
 TRIAGE_SELF_SERVICE_CONFIDENCE = env.float("POSDESK_TRIAGE_SELF_SERVICE_CONFIDENCE", default=0.8)
 # an open ticket of the same merchant (and terminal) with similar words this many days back is a possible duplicate
 TRIAGE_DUPLICATE_DAYS = env.int("POSDESK_TRIAGE_DUPLICATE_DAYS", default=3)
+# routing's minute sweep places a ticket once triage has classified it, or when it has waited this long (triage down)
+ROUTING_TRIAGE_GRACE_SECONDS = env.int("POSDESK_ROUTING_TRIAGE_GRACE_SECONDS", default=180)
 CELERY_BEAT_SCHEDULE["triage-sweep"] = {"task": "posdesk.triage.tasks.tickets_triage_sweep_task", "schedule": 60.0}
 CELERY_BEAT_SCHEDULE["mail-fetch"] = {"task": "posdesk.channels.tasks.mail_fetch_task", "schedule": 60.0}
 CELERY_BEAT_SCHEDULE["inbound-sweep"] = {"task": "posdesk.channels.tasks.inbound_sweep_task", "schedule": 60.0}

@@ -51,7 +51,7 @@ from functools import partial
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import F, QuerySet
+from django.db.models import F, Q, QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
@@ -60,7 +60,7 @@ from posdesk.audit.models import AuditEntry
 from posdesk.audit.services import audit_record
 from posdesk.core.errors import Conflict, PermissionDenied
 from posdesk.core.jobs import CoalescedJob
-from posdesk.core.taxonomy import OPEN_STATUSES
+from posdesk.core.taxonomy import OPEN_STATUSES, Status
 from posdesk.routing.assignment import AgentLoad, Distribution, TicketFacts, choose_team, distribute, speaks
 from posdesk.routing.models import AgentStatus
 from posdesk.routing.selectors import (
@@ -388,11 +388,19 @@ def tickets_route_new(*, now: datetime | None = None, within: timedelta = timede
     now = now or timezone.now()
     ids = list(
         Ticket.objects.filter(team__isnull=True, assignee__isnull=True, status__in=_OPEN, created_at__gte=now - within)
+        .filter(_triage_settled(now))
         .order_by("id").values_list("id", flat=True)[:5000]
     )
     if not ids:
         return {"assigned": 0, "waiting": 0, "unrouted": 0}
     return tickets_route_burst(ticket_ids=ids)
+
+
+def _triage_settled(now: datetime) -> Q:
+    """Tickets routing may place: triaged (no longer `new`: triage sets the category and priority
+    the skills and the order read), or new for longer than ROUTING_TRIAGE_GRACE_SECONDS — triage is
+    down, and the ticket is placed by its intake defaults rather than not at all."""
+    return ~Q(status=Status.NEW) | Q(created_at__lt=now - timedelta(seconds=settings.ROUTING_TRIAGE_GRACE_SECONDS))
 
 
 # new tickets are routed after their commit, in one burst per window (core/jobs.py)

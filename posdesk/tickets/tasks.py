@@ -27,7 +27,9 @@ def tickets_sla_recompute_task() -> int:
 
 @shared_task
 def tickets_route_new_task() -> dict[str, int]:
-    """Route new tickets (after commits, coalesced; and every minute as a safety net)."""
+    """Route new tickets once triage has classified them (after triage's commits, coalesced; and
+    every minute as a safety net, which also places tickets triage left untouched for
+    ROUTING_TRIAGE_GRACE_SECONDS, by their intake defaults)."""
     from posdesk.tickets.routing import tickets_route_new
 
     return tickets_route_new()
