@@ -27,6 +27,7 @@ from posdesk.knowledge.services import (
     article_create,
     article_data_check,
     article_update,
+    article_version_check,
 )
 
 
@@ -59,10 +60,16 @@ class ArticleForm(forms.ModelForm):
                   "steps", "body", "response_codes", "known_fix", "self_service_answer", "review_due_on"]
         widgets = {"self_service_answer": forms.Textarea(attrs={"rows": 3, "maxlength": 300})}
 
+    # the version the editor opened: a save over someone else's newer one is refused, not merged silently
+    based_on_version = forms.IntegerField(widget=forms.HiddenInput, required=False, min_value=1)
+
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.fields["slug"].required = False
         self.fields["slug"].help_text = _("Leave empty to make one from the title (pinyin).")
+        if self.instance.pk:
+            self.fields["based_on_version"].required = True
+            self.fields["based_on_version"].initial = self.instance.version
 
     def article_data(self) -> ArticleData:
         data = self.cleaned_data
@@ -77,6 +84,9 @@ class ArticleForm(forms.ModelForm):
         cleaned = super().clean()
         if not self.errors:
             try:
+                if self.instance.pk:
+                    # row-locked for the rest of the admin's request transaction: the save sees the same version
+                    article_version_check(article_id=self.instance.pk, based_on_version=cleaned["based_on_version"])
                 article_data_check(self.article_data())
             except ApplicationError as exc:
                 field = (exc.detail or {}).get("field") if isinstance(exc.detail, dict) else None
@@ -127,7 +137,8 @@ class ArticleAdmin(AdministratorsOnly, admin.ModelAdmin):
 
     def save_model(self, request: HttpRequest, obj: Article, form: ArticleForm, change: bool) -> None:
         data = form.article_data()
-        saved = (article_update(actor=request.user, article_id=obj.pk, data=data) if change
+        saved = (article_update(actor=request.user, article_id=obj.pk, data=data,
+                                based_on_version=form.cleaned_data["based_on_version"]) if change
                  else article_create(actor=request.user, data=data))
         obj.pk, obj.slug = saved.pk, saved.slug  # the admin's redirect and messages use these
 

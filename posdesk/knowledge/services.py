@@ -17,7 +17,7 @@ from pypinyin import lazy_pinyin
 
 from posdesk.audit.models import AuditEntry
 from posdesk.audit.services import audit_record
-from posdesk.core.errors import NotFound, PermissionDenied, ValidationFailed, field_error
+from posdesk.core.errors import Conflict, NotFound, PermissionDenied, ValidationFailed, field_error
 from posdesk.core.taxonomy import Category
 from posdesk.knowledge import search
 from posdesk.knowledge.models import (
@@ -162,14 +162,35 @@ def article_create(*, actor, data: ArticleData) -> Article:  # noqa: ANN001
     return article
 
 
-@transaction.atomic
-def article_update(*, actor, article_id: int, data: ArticleData) -> Article:  # noqa: ANN001
-    """Saves the article as it was into its history (one ArticleVersion per save), then the new text."""
-    _check_editor(actor)
-    data = _clean(data)
+def _locked_at_version(article_id: int, based_on_version: int) -> Article:
     article = Article.objects.select_for_update().filter(pk=article_id).first()
     if article is None:
         raise NotFound(_("No such article."), code="article_not_found")
+    if article.version != based_on_version:
+        raise Conflict(
+            _("Someone else saved this article while you were editing it (it is now version %(version)d; "
+              "you started from version %(based_on)d). Your changes were not saved: open the article again "
+              "and redo them.") % {"version": article.version, "based_on": based_on_version},
+            code="article_changed", detail={"field": "version", "version": article.version,
+                                            "based_on_version": based_on_version})
+    return article
+
+
+@transaction.atomic
+def article_version_check(*, article_id: int, based_on_version: int) -> Article:
+    """The article, row-locked until the caller's transaction ends, if it is still at the version an
+    editor started from; Conflict if someone saved it since (for a form to show before saving)."""
+    return _locked_at_version(article_id, based_on_version)
+
+
+@transaction.atomic
+def article_update(*, actor, article_id: int, data: ArticleData, based_on_version: int) -> Article:  # noqa: ANN001
+    """Saves the article as it was into its history (one ArticleVersion per save), then the new text.
+    Optimistic concurrency: `based_on_version` is the version the editor started from; if another
+    save came in between, nothing is changed and Conflict says so — never a silent lost edit."""
+    _check_editor(actor)
+    data = _clean(data)
+    article = _locked_at_version(article_id, based_on_version)
     models = _models(data.terminal_model_ids)
     before = {name: getattr(article, name) for name in VERSIONED_FIELDS}
     new_models = sorted(m.pk for m in models)

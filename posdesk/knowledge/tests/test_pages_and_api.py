@@ -182,7 +182,7 @@ def test_the_admin_saves_through_the_service_keeping_versions(world):
     article = Article.objects.get()
     assert article.slug == "sao-ma-he-bu-liang" and article.updated_by == world.admin
     response = client.post(reverse("admin:knowledge_article_change", args=[article.pk]),
-                           _admin_form(slug=article.slug, steps="1. 检查电源\n2. 重新插线"))
+                           _admin_form(slug=article.slug, steps="1. 检查电源\n2. 重新插线", based_on_version="1"))
     assert response.status_code == 302
     assert ArticleVersion.objects.filter(article=article, version=1).exists()
 

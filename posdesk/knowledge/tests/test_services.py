@@ -61,7 +61,8 @@ def test_a_code_claimed_by_a_published_article_stays_with_it(world) -> None:
 
 def test_archiving_an_article_releases_its_codes(world) -> None:
     article = article_create(actor=world.admin, data=_data())
-    article_update(actor=world.admin, article_id=article.pk, data=_data(status="archived", slug=article.slug))
+    article_update(actor=world.admin, article_id=article.pk, data=_data(status="archived", slug=article.slug),
+                   based_on_version=1)
     assert response_code_lookup("A0").article_id is None
 
 
@@ -69,8 +70,9 @@ def test_every_save_keeps_the_previous_version(world) -> None:
     # given an article at version 1
     article = article_create(actor=world.supervisor, data=_data())
     # when it is edited twice
-    article_update(actor=world.admin, article_id=article.pk, data=_data(title="签到失败怎么办", slug=article.slug))
-    article = article_update(actor=world.admin, article_id=article.pk,
+    article_update(actor=world.admin, article_id=article.pk, data=_data(title="签到失败怎么办", slug=article.slug),
+                   based_on_version=1)
+    article = article_update(actor=world.admin, article_id=article.pk, based_on_version=2,
                              data=_data(title="签到失败怎么办", steps="1. 重启\n2. 签到", slug=article.slug))
     # then it is at version 3 and the history holds versions 1 and 2 as they were
     assert article.version == 3
@@ -81,13 +83,13 @@ def test_every_save_keeps_the_previous_version(world) -> None:
 
 def test_saving_without_a_change_writes_no_version(world) -> None:
     article = article_create(actor=world.admin, data=_data())
-    article_update(actor=world.admin, article_id=article.pk, data=_data(slug=article.slug))
+    article_update(actor=world.admin, article_id=article.pk, data=_data(slug=article.slug), based_on_version=1)
     assert Article.objects.get(pk=article.pk).version == 1 and not ArticleVersion.objects.exists()
 
 
 def test_an_edit_is_found_by_its_new_words_and_not_its_old_ones(world) -> None:
     article = article_create(actor=world.admin, data=_data())
-    article_update(actor=world.admin, article_id=article.pk,
+    article_update(actor=world.admin, article_id=article.pk, based_on_version=1,
                    data=_data(title="押金退还", symptoms="押金怎么退", steps="1. 达标后自动退还", category="fees",
                               response_codes="", slug=article.slug))
     assert [s.slug for s in article_suggest(text="押金怎么退")] == [article.slug]
