@@ -150,8 +150,8 @@ class ContactCap(models.Model):
 class ContactDecision(models.Model):
     """Every decision the gate made, allowed or not. Allowed ones are the merchant's contact history."""
 
-    merchant = models.ForeignKey("merchants.Merchant", null=True, blank=True, on_delete=models.SET_NULL,
-                                 related_name="+")
+    merchant = models.ForeignKey("merchants.Merchant", null=True, blank=True, db_index=False,  # decision idx
+                                 on_delete=models.SET_NULL, related_name="+")
     ticket_id = models.BigIntegerField(null=True, blank=True)
     channel = models.CharField(_("channel"), max_length=12, choices=ContactChannel.choices)
     purpose = models.CharField(_("purpose"), max_length=24, choices=ContactPurpose.choices)

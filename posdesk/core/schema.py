@@ -1,0 +1,46 @@
+"""Schema changes that Django's own operations would make too expensively.
+
+`AlterField(db_index=False)` on SQLite rebuilds the whole table (copy every row, recreate every
+index): minutes at 1,000,000 tickets for what is one `DROP INDEX`. `foreign_key_index_drop` says the
+same thing to Django's migration state and does only the `DROP INDEX` in the database (the index
+found by introspection, so its generated name is never written down); going back creates it again."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.db import migrations
+from django.db.migrations.operations.base import Operation
+
+
+def _single_column_indexes(schema_editor: Any, table: str, column: str) -> list[str]:
+    with schema_editor.connection.cursor() as cursor:
+        constraints = schema_editor.connection.introspection.get_constraints(cursor, table)
+    return [
+        name for name, info in constraints.items()
+        if info["index"] and info["columns"] == [column] and not info["unique"] and not info["primary_key"]
+        and not info.get("foreign_key")  # PostgreSQL lists the FK constraint itself separately
+    ]
+
+
+def foreign_key_index_drop(app_label: str, model_name: str, field_name: str, field: Any) -> Operation:
+    """Migration operation: the foreign key `model_name.field_name` loses its own index (`field` is
+    the new field, with `db_index=False`) because a composite index already leads with its column."""
+
+    def forwards(apps: Any, schema_editor: Any) -> None:
+        model = apps.get_model(app_label, model_name)
+        column = model._meta.get_field(field_name).column
+        for name in _single_column_indexes(schema_editor, model._meta.db_table, column):
+            schema_editor.execute(f"DROP INDEX {schema_editor.quote_name(name)}")
+
+    def backwards(apps: Any, schema_editor: Any) -> None:
+        model = apps.get_model(app_label, model_name)
+        old_field = model._meta.get_field(field_name)
+        if _single_column_indexes(schema_editor, model._meta.db_table, old_field.column):
+            return
+        schema_editor.execute(schema_editor._create_index_sql(model, fields=[old_field]))
+
+    return migrations.SeparateDatabaseAndState(
+        state_operations=[migrations.AlterField(model_name=model_name, name=field_name, field=field)],
+        database_operations=[migrations.RunPython(forwards, backwards, elidable=False)],
+    )
