@@ -7,12 +7,29 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from django.db.models import Count, Max, Min, Q, QuerySet, Sum
+from django.db.models import (
+    Count,
+    Exists,
+    Func,
+    IntegerField,
+    Max,
+    Min,
+    OuterRef,
+    Q,
+    QuerySet,
+    Subquery,
+    Sum,
+    TextField,
+    Value,
+)
+from django.db.models.fields.json import KT
+from django.db.models.functions import Cast, Coalesce, Replace, Substr, Trim
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from posdesk.accounts.models import User
 from posdesk.core.errors import NotFound, PermissionDenied, field_error
+from posdesk.incidents.detector import Kind
 from posdesk.incidents.models import CONFIRMED_STATUSES, Incident, IncidentEvent, IncidentTicket
 from posdesk.terminals.models import Terminal
 from posdesk.tickets.models import Ticket
@@ -105,30 +122,46 @@ def incident_link_for_ticket(ticket_id: int) -> IncidentTicket | None:
     return IncidentTicket.objects.select_related("incident").filter(ticket_id=ticket_id).first()
 
 
-def incidents_affecting_merchants(merchant_ids: Sequence[int]) -> list[Incident]:
+NOTICE_LIMIT = 20
+
+
+def incidents_affecting_merchants(merchant_ids: Sequence[int], *, limit: int = NOTICE_LIMIT) -> list[Incident]:
     """The confirmed, unresolved incidents a merchant is told about in the portal: those their
     tickets are linked to, and those whose scope covers them (their district, or one of their
-    terminals' model and firmware; a response-code or category scope with no place covers all)."""
+    terminals' model and firmware; a response-code or category scope with no place covers all).
+    Chosen by the merchant's scope in the database, so an old incident that still lasts is shown
+    however many newer ones there are elsewhere; newest first, each with `latest_update` (its
+    newest public update, or ""). One query."""
     if not merchant_ids:
         return []
-    incidents = list(Incident.objects.filter(status__in=sorted(CONFIRMED_STATUSES)).order_by("-detected_at")[:20])
-    if not incidents:
-        return []
-    linked = set(IncidentTicket.objects.filter(merchant_id__in=list(merchant_ids), incident__in=incidents,
-                                               released_at__isnull=True).values_list("incident_id", flat=True))
     from posdesk.merchants.models import Merchant
 
-    districts = set(Merchant.objects.filter(pk__in=list(merchant_ids)).values_list("district_id", flat=True))
-    fleet = set(Terminal.objects.filter(merchant_id__in=list(merchant_ids)).values_list("model_id", "firmware"))
-    models = {model for model, _firmware in fleet}
+    ids = sorted(set(merchant_ids))
+    confirmed = sorted(CONFIRMED_STATUSES)
+    linked = Exists(IncidentTicket.objects.filter(incident_id=OuterRef("pk"), merchant_id__in=ids,
+                                                  released_at__isnull=True))
+    districts = Merchant.objects.filter(pk__in=ids, district__isnull=False).values("district_id")
+    fleet = Terminal.objects.filter(merchant_id__in=ids)
+    firmware_of_scope = Exists(fleet.alias(firmware_key=_firmware_key("firmware")).filter(
+        model_id=OuterRef("scope_model_id"), firmware_key=OuterRef("scope_firmware")))
+    covered = (Q(scope_kind__in=[Kind.RESPONSE_CODE, Kind.CATEGORY])
+               | Q(scope_kind__in=[Kind.RESPONSE_CODE_DISTRICT, Kind.CATEGORY_DISTRICT],
+                   scope_district_id__in=districts)
+               | Q(scope_kind=Kind.TERMINAL_MODEL, scope_model_id__in=fleet.values("model_id"))
+               | Q(firmware_of_scope, scope_kind=Kind.FIRMWARE))
+    latest_update = (IncidentEvent.objects.filter(incident_id=OuterRef("pk"), kind=IncidentEvent.Kind.UPDATE,
+                                                  is_public=True)
+                     .order_by("-created_at", "-id").values("body")[:1])
+    return list(Incident.objects.filter(status__in=confirmed)
+                .alias(scope_district_id=Cast(KT("scope__district_id"), IntegerField()),
+                       scope_model_id=Cast(KT("scope__terminal_model_id"), IntegerField()),
+                       scope_firmware=KT("scope__firmware"))
+                .filter(linked | covered)
+                .annotate(latest_update=Coalesce(Subquery(latest_update), Value(""), output_field=TextField()))
+                .order_by("-detected_at", "-id")[:limit])
 
-    def covers(scope: dict) -> bool:
-        if "district_id" in scope and scope["district_id"] not in districts:
-            return False
-        if "firmware" in scope:
-            return (scope.get("terminal_model_id"), scope["firmware"]) in fleet
-        if "terminal_model_id" in scope:
-            return scope["terminal_model_id"] in models
-        return True
 
-    return [i for i in incidents if i.pk in linked or covers(i.scope)]
+def _firmware_key(field: str) -> Func:
+    """A terminal's firmware as the detector writes it in a key (detector._clean): trimmed, `;`
+    and `=` replaced, at most 40 characters."""
+    return Substr(Replace(Replace(Trim(field), Value(";"), Value(",")), Value("="), Value("-")), 1, 40)

@@ -19,7 +19,7 @@ from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.db import connection, transaction
-from django.db.models import F, Max, Min, Sum
+from django.db.models import Exists, F, Max, Min, OuterRef, Q, Sum
 from django.db.models.functions import Mod
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
@@ -220,7 +220,12 @@ def incidents_observe(*, signals: Sequence[TicketSignal]) -> dict[int, int]:
     its status at once, on their ticket's reply route. Returns {ticket_id: incident_id} for the
     tickets linked by this call to an open (confirmed) incident — their reporters have been
     answered; tickets linked to a proposal are not in it (nobody has confirmed the outage yet).
-    Observing a ticket twice counts it once."""
+
+    Observing a ticket twice counts it once, but places it again: the count commits first (its own
+    short transaction) and the linking after it, so a job retried after its worker died between the
+    two links what the first run could not (linking is idempotent: a linked ticket is left alone,
+    its reporter never told twice). A ticket nobody observes again is found by
+    `incident_links_recover`, which this function runs now and then."""
     unique = list({s.ticket_id: s for s in signals}.values())
     if not unique:
         return {}
@@ -228,10 +233,16 @@ def incidents_observe(*, signals: Sequence[TicketSignal]) -> dict[int, int]:
     with transaction.atomic():
         _counting_commit_without_flush()
         fresh = _signals_insert([(s.ticket_id, s.created_at, "|" + "|".join(keys) + "|") for s, keys in keyed])
-        keyed = [(s, keys) for s, keys in keyed if s.ticket_id in fresh]
-        _counts_add(Counter((key, detector.minute_of(s.created_at)) for s, keys in keyed for key in keys).items())
-    if not keyed:
-        return {}
+        _counts_add(Counter((key, detector.minute_of(s.created_at)) for s, keys in keyed if s.ticket_id in fresh
+                            for key in keys).items())
+    linked = _tickets_place(keyed)
+    _links_recover_now_and_then()
+    return linked
+
+
+def _tickets_place(keyed: list[tuple[TicketSignal, list[str]]]) -> dict[int, int]:
+    """Link counted tickets to the active incidents that explain them, and open incidents for the
+    spikes of the rest."""
     at = max(s.created_at for s, _keys in keyed)
     active = _active_incidents(at)
     to_link: dict[int, list[int]] = defaultdict(list)
@@ -252,6 +263,72 @@ def incidents_observe(*, signals: Sequence[TicketSignal]) -> dict[int, int]:
     for incident_id, ticket_ids in to_link.items():
         linked.update(incident_tickets_link(incident_id=incident_id, ticket_ids=ticket_ids))
     return linked
+
+
+# --- recovering links a stopped worker left undone ------------------------------------------------
+
+# a ticket is looked at by the recovery once its own observation has had time to finish (the intake
+# job observes a ticket seconds after it is created); the recovery runs at most this often per process
+LINKS_RECOVER_GRACE = timedelta(minutes=2)
+LINKS_RECOVER_EVERY = timedelta(minutes=1)
+_links_recover_due: list[datetime | None] = [None]  # per process: when the next observe runs the recovery
+
+
+def _links_recover_now_and_then() -> None:
+    """Run the recovery from the stream itself, once a minute per worker process (hourly upkeep
+    covers a stream that stopped). Its failure never fails the observation that ran it."""
+    now = timezone.now()
+    due = _links_recover_due[0]
+    if due is not None and now < due and due - now <= LINKS_RECOVER_EVERY:  # (a clock set back runs it)
+        return
+    _links_recover_due[0] = now + LINKS_RECOVER_EVERY
+    try:
+        incident_links_recover(now=now)
+    except Exception:  # noqa: BLE001 - the next run retries; the tickets just observed are placed
+        logger.exception("incident link recovery failed")
+
+
+def incident_links_recover(*, now: datetime | None = None, grace: timedelta = LINKS_RECOVER_GRACE) -> int:
+    """Link the tickets an active incident should hold but does not: tickets counted by the
+    detector whose worker stopped before linking them (killed, or an error after the count's
+    commit). A counted ticket is never counted again, so without this nothing would ever link it.
+
+    Reads the detector's signals (kept an hour) in the active incidents' scopes that no incident
+    holds, created since the incident's spike window began and at least `grace` ago, and places
+    each as the observation would have: the most specific incident whose scope it falls in (a
+    dismissed incident still keeping its scope quiet for that ticket wins, and links nothing).
+    Reporters of a confirmed incident are told its status, once. Returns the tickets linked."""
+    now = now or timezone.now()
+    quiet = timedelta(minutes=settings.INCIDENT_DISMISS_QUIET_MINUTES)
+    rows = list(Incident.objects.filter(
+        Q(status__in=sorted(ACTIVE_STATUSES))
+        | Q(status=Incident.Status.DISMISSED, dismissed_at__gte=now - SIGNALS_KEPT - quiet))
+        .values_list("pk", "scope_key", "status", "detected_at", "dismissed_at"))
+    linking = [row for row in rows if row[2] in ACTIVE_STATUSES]
+    if not linking:
+        return 0
+    window = timedelta(minutes=spike_rule().longest)
+    since = max(now - SIGNALS_KEPT, min(detected for _pk, _key, _status, detected, _d in linking) - window)
+    in_scope = Q()
+    for scope_key in sorted({key for _pk, key, _status, _detected, _d in linking}):
+        in_scope |= Q(keys__contains=f"|{scope_key}|")
+    signals = (DetectorSignal.objects.filter(in_scope, created_at__gte=since, created_at__lt=now - grace)
+               .filter(~Exists(IncidentTicket.objects.filter(ticket_id=OuterRef("ticket_id"))))
+               .values_list("ticket_id", "created_at", "keys").order_by("created_at", "ticket_id"))
+    detected_at = {pk: detected for pk, _key, _status, detected, _d in rows}
+    to_link: dict[int, list[int]] = defaultdict(list)
+    for ticket_id, created_at, keys in signals.iterator(chunk_size=2000):
+        candidates = [_Active(pk, key, status) for pk, key, status, _detected, dismissed_at in rows
+                      if status in ACTIVE_STATUSES or dismissed_at >= created_at - quiet]
+        found = _match(keys.strip("|").split("|"), candidates)
+        if found is not None and found.links and created_at >= detected_at[found.id] - window:
+            to_link[found.id].append(ticket_id)
+    recovered = 0
+    for incident_id, ticket_ids in to_link.items():
+        recovered += len(_tickets_link(incident_id=incident_id, ticket_ids=ticket_ids)[0])
+    if recovered:
+        logger.warning("incident links recovered", extra={"tickets": recovered})
+    return recovered
 
 
 @transaction.atomic
@@ -405,17 +482,34 @@ def incident_tickets_link(*, incident_id: int, ticket_ids: Sequence[int]) -> dic
     us and waits for an answer, so the gate lets it through within the reply window even at night,
     where an `incident_notice` would be held until morning. Returns {ticket_id: incident_id} for the
     tickets linked now to a confirmed incident."""
+    return _tickets_link(incident_id=incident_id, ticket_ids=ticket_ids)[1]
+
+
+def _incident_share_lock(incident_id: int) -> Incident | None:
+    """Read the incident under a lock that linkers share and its status changes (`_lock`, FOR
+    UPDATE) wait for: nothing is linked to an incident while it is being resolved or dismissed, so
+    the settling job that runs after that commit sees every link. SQLite: the write transaction
+    already runs alone."""
+    if connection.vendor == "postgresql":
+        table = _q(Incident._meta.db_table)
+        with connection.cursor() as cursor:
+            cursor.execute(f"SELECT 1 FROM {table} WHERE {_q('id')} = %s FOR SHARE", [incident_id])  # noqa: S608
+    return Incident.objects.filter(pk=incident_id).first()
+
+
+def _tickets_link(*, incident_id: int, ticket_ids: Sequence[int]) -> tuple[list[int], dict[int, int]]:
+    """`incident_tickets_link`; also the ids of every ticket linked now (a proposal's too)."""
     if not ticket_ids:
-        return {}
+        return [], {}
     now = timezone.now()
     with transaction.atomic():
-        incident = Incident.objects.get(pk=incident_id)
-        if incident.status not in ACTIVE_STATUSES:
-            return {}
+        incident = _incident_share_lock(incident_id)
+        if incident is None or incident.status not in ACTIVE_STATUSES:
+            return [], {}
         tickets = list(Ticket.objects.filter(pk__in=sorted(set(ticket_ids))).select_related("merchant"))
         inserted = _links_insert(incident.pk, tickets, now)
         if not inserted:
-            return {}
+            return [], {}
         fresh = [t for t in tickets if t.pk in inserted]
         # the linked tickets are explained: the detector no longer counts them as evidence of another spike
         explained = Counter[tuple[str, int]]()
@@ -425,7 +519,7 @@ def incident_tickets_link(*, incident_id: int, ticket_ids: Sequence[int]) -> dic
                 explained[(EXPLAINED + key, detector.minute_of(created_at))] += 1
         _counts_add(explained.items())
         if incident.status not in CONFIRMED_STATUSES:
-            return {}
+            return [t.pk for t in fresh], {}
         latest = _latest_public_update(incident)
         notified = []
         for ticket in fresh:
@@ -435,7 +529,7 @@ def incident_tickets_link(*, incident_id: int, ticket_ids: Sequence[int]) -> dic
                 notified.append(ticket.pk)
         if notified:
             IncidentTicket.objects.filter(ticket_id__in=notified).update(notified_at=now)
-        return {t.pk: incident.pk for t in fresh}
+        return [t.pk for t in fresh], {t.pk: incident.pk for t in fresh}
 
 
 # --- the supervisor's actions ---------------------------------------------------------------------
@@ -519,6 +613,9 @@ def incident_set_status(*, incident: Incident, actor: User, to_status: str, note
         incident.dismissed_at = now
         fields.append("dismissed_at")
         incident.links.filter(released_at__isnull=True).update(released_at=now)
+        from posdesk.tickets.routing import routing_kick
+
+        transaction.on_commit(routing_kick)  # its tickets were held from routing: now they are routed
     _touch(incident, now, fields)
     note = _clean_body(note, required=False)
     confirmed = from_status == Incident.Status.PROPOSED and to_status == Incident.Status.OPEN
@@ -607,8 +704,10 @@ def incident_resolve(*, incident: Incident, actor: User, resolution: str, messag
 
 def incident_tickets_settle(*, incident_id: int) -> dict[str, int]:
     """Apply a resolved incident's choice to its tickets, one transaction per ticket (a crash
-    resumes where it stopped: done tickets are released). A ticket whose state does not allow
-    the move (an on-site visit under way) is released to the queue as it is."""
+    resumes where it stopped: done tickets are released; the hourly upkeep runs it again for a
+    job that never finished). A ticket whose state does not allow the move (an on-site visit
+    under way) is released to the queue as it is. Then the settled tickets still open are routed:
+    until now routing left them to the incident."""
     from posdesk.tickets.services import ticket_transition
 
     incident = Incident.objects.select_related("resolved_by").get(pk=incident_id)
@@ -616,6 +715,7 @@ def incident_tickets_settle(*, incident_id: int) -> dict[str, int]:
         return {}
     actor = incident.resolved_by  # nobody to act for (the user was deleted): the tickets are released
     done = Counter[str]()
+    settled: list[int] = []
     reason = f"集中故障 {incident.number} 已恢复"
     resolution = Incident.Resolution(incident.resolution)
     for link_id, ticket_id in incident.links.filter(released_at__isnull=True).order_by("pk").values_list(
@@ -634,6 +734,13 @@ def incident_tickets_settle(*, incident_id: int) -> dict[str, int]:
                 outcome = "released"
             IncidentTicket.objects.filter(pk=link_id).update(released_at=timezone.now())
             done[outcome] += 1
+            settled.append(ticket_id)
+    if settled:
+        # held while the incident lasted (routing skips a ticket an incident holds): the tickets
+        # still open now go to the queues like any other, most urgent first
+        from posdesk.tickets.routing import tickets_route_burst
+
+        tickets_route_burst(ticket_ids=settled)
     return dict(done)
 
 
@@ -654,14 +761,25 @@ def incident_broadcast(*, event_id: int) -> int:
     """Send a broadcast update to every merchant with a ticket in the incident — one message per
     merchant, on the route of their latest ticket in it, purpose `incident_notice`, all decided
     by the contact gate in one batch (opt-outs and caps respected; do-not-disturb still lets an
-    incident notice through, as the gate's rules say). Runs once per event."""
+    incident notice through, as the gate's rules say). Runs once per event.
+
+    The confirmation of a proposal is the answer its reporters have been waiting for: it goes to
+    the merchants with a ticket still held by the incident whose reporter was not told yet, and
+    marks those tickets told (`notified_at`) when the gate let the message through — as a reporter
+    linked to an open incident is told at once. A merchant told already (a ticket linked after the
+    confirmation, before this job ran, was answered on its own) is not told twice."""
     with transaction.atomic():
         event = IncidentEvent.objects.select_for_update(of=("self",)).select_related("incident", "actor").get(pk=event_id)
         if not event.broadcast or event.broadcast_done_at is not None:
             return 0
         incident = event.incident
-        latest = dict(incident.links.filter(merchant__isnull=False).values("merchant_id")
-                      .annotate(last=Max("ticket_id")).values_list("merchant_id", "last"))
+        links = incident.links.filter(merchant__isnull=False)
+        confirmation = (event.kind == IncidentEvent.Kind.STATUS_CHANGED and event.from_status == Incident.Status.PROPOSED
+                        and event.to_status == Incident.Status.OPEN)
+        if confirmation:
+            told = links.filter(notified_at__isnull=False).values("merchant_id")
+            links = links.filter(notified_at__isnull=True, released_at__isnull=True).exclude(merchant_id__in=told)
+        latest = dict(links.values("merchant_id").annotate(last=Max("ticket_id")).values_list("merchant_id", "last"))
         tickets = Ticket.objects.filter(pk__in=sorted(latest.values())).select_related("merchant")
         body = _broadcast_text(incident, event)
         drafts = []
@@ -674,11 +792,14 @@ def incident_broadcast(*, event_id: int) -> int:
                                        body=f"{route.body_prefix}{body}", subject=route.subject,
                                        ticket_id=ticket.pk, headers=route.headers))
         results = contact_request_many(drafts, actor=event.actor) if drafts else []
-        sent = sum(1 for r in results if r.message is not None)
-        event.broadcast_done_at = timezone.now()
-        event.broadcast_merchants, event.broadcast_sent = len(latest), sent
+        reached = sorted(draft.merchant_id for draft, r in zip(drafts, results, strict=True) if r.message is not None)
+        now = timezone.now()
+        if confirmation and reached:
+            links.filter(merchant_id__in=reached).update(notified_at=now)
+        event.broadcast_done_at = now
+        event.broadcast_merchants, event.broadcast_sent = len(latest), len(reached)
         event.save(update_fields=["broadcast_done_at", "broadcast_merchants", "broadcast_sent"])
-        return sent
+        return len(reached)
 
 
 def _broadcast_text(incident: Incident, event: IncidentEvent) -> str:
@@ -697,11 +818,24 @@ MINUTE_COUNTS_KEPT = timedelta(hours=2)
 SIGNALS_KEPT = timedelta(hours=1)
 
 
-@transaction.atomic
 def detector_upkeep(*, now: datetime | None = None) -> dict[str, int]:
-    """Hourly (beat): roll minute counts older than two hours into hour counts and drop them; drop
-    old signals and hour counts past the baseline's weeks; refresh the baselines."""
+    """Hourly (beat): first the repairs a stopped worker may have left — tickets counted but not
+    linked (`incident_links_recover`, before their signals are dropped) and resolved incidents
+    whose tickets were not all settled; then roll minute counts older than two hours into hour
+    counts and drop them; drop old signals and hour counts past the baseline's weeks; refresh the
+    baselines."""
     now = now or timezone.now()
+    recovered = incident_links_recover(now=now)
+    unsettled = list(Incident.objects.filter(status=Incident.Status.RESOLVED, resolved_at__lt=now - LINKS_RECOVER_GRACE,
+                                             links__released_at__isnull=True)
+                     .values_list("pk", flat=True).distinct().order_by("pk"))
+    for incident_id in unsettled:
+        incident_tickets_settle(incident_id=incident_id)
+    return {"links_recovered": recovered, "incidents_settled": len(unsettled), **_detector_rollup(now=now)}
+
+
+@transaction.atomic
+def _detector_rollup(*, now: datetime) -> dict[str, int]:
     cutoff_minute = detector.minute_of(now - MINUTE_COUNTS_KEPT)
     cutoff_minute -= cutoff_minute % 60  # whole hours only, so an hour is rolled up once
     old = DetectorCount.objects.filter(minute__lt=cutoff_minute)

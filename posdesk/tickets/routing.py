@@ -75,6 +75,12 @@ from posdesk.tickets.models import Ticket, TicketEvent
 
 # exactly the condition of the partial index `ticket_unassigned_due_idx`
 _OPEN = sorted(OPEN_STATUSES)
+# A ticket a mass-outage incident holds (linked, not released) waits on the incident (C7): the
+# outage is worked once, not by every agent who gets one of its reports; its reporter has been told
+# the incident's status. Resolving the incident resolves or releases the ticket (`released_at`),
+# dismissing it releases it, and a released ticket is routed like any other. (The link is the
+# incidents app's row, above this layer: named here by its relation only, never imported.)
+_NOT_HELD = Q(incident_link__isnull=True) | Q(incident_link__released_at__isnull=False)
 URGENCY_ORDER = (F("sla_due_at").asc(nulls_last=True), "priority", "created_at", "id")
 
 RULE_AUTO = "auto"
@@ -92,10 +98,10 @@ def ticket_language(ticket: Ticket | None = None) -> str:
 
 
 def waiting_tickets(team_ids: Iterable[int] | QuerySet) -> QuerySet[Ticket]:
-    """The team queues: open unassigned tickets of these teams, most urgent first (read from the
-    partial index `ticket_unassigned_due_idx`)."""
+    """The team queues: open unassigned tickets of these teams that no incident holds, most urgent
+    first (read from the partial index `ticket_unassigned_due_idx`)."""
     teams = team_ids if isinstance(team_ids, QuerySet) else list(team_ids)
-    return Ticket.objects.filter(team_id__in=teams, assignee__isnull=True, status__in=_OPEN).order_by(
+    return Ticket.objects.filter(_NOT_HELD, team_id__in=teams, assignee__isnull=True, status__in=_OPEN).order_by(
         *URGENCY_ORDER
     )
 
@@ -196,14 +202,16 @@ def _give_out(
     actor: User | None,
     limit: int | None = None,
 ) -> RoutingOutcome:
-    """One round, in the caller's transaction: the open unassigned tickets among `ticket_ids` get a
-    team by skills (if they have none); then they and the waiting tickets of those teams and of
-    `queue_team_ids` (most urgent first, as many as there are free places, at most `limit`) are
-    given to the available agents by the teams' strategies."""
+    """One round, in the caller's transaction: the open unassigned tickets among `ticket_ids` (but
+    those an incident holds) get a team by skills (if they have none); then they and the waiting
+    tickets of those teams and of `queue_team_ids` (most urgent first, as many as there are free
+    places, at most `limit`) are given to the available agents by the teams' strategies."""
     at = timezone.now()
     fresh: list[_Waiting] = []
     for chunk in _chunks(sorted(set(ticket_ids))):
-        fresh += _waiting_rows(Ticket.objects.filter(pk__in=chunk, assignee__isnull=True, status__in=_OPEN))
+        fresh += _waiting_rows(
+            Ticket.objects.filter(_NOT_HELD, pk__in=chunk, assignee__isnull=True, status__in=_OPEN)
+        )
     teams = team_profiles()
     chosen_team = {
         row.pk: row.team_id if row.team_id is not None else choose_team(teams, row.facts) for row in fresh
@@ -389,6 +397,7 @@ def tickets_route_new(*, now: datetime | None = None, within: timedelta = timede
     ids = list(
         Ticket.objects.filter(team__isnull=True, assignee__isnull=True, status__in=_OPEN, created_at__gte=now - within)
         .filter(_triage_settled(now))
+        .filter(_NOT_HELD)
         .order_by("id").values_list("id", flat=True)[:5000]
     )
     if not ids:
