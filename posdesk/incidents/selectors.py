@@ -29,7 +29,6 @@ from django.utils.translation import gettext_lazy as _
 
 from posdesk.accounts.models import User
 from posdesk.core.errors import NotFound, PermissionDenied, field_error
-from posdesk.incidents.detector import Kind
 from posdesk.incidents.models import CONFIRMED_STATUSES, Incident, IncidentEvent, IncidentTicket
 from posdesk.terminals.models import Terminal
 from posdesk.tickets.models import Ticket
@@ -144,11 +143,13 @@ def incidents_affecting_merchants(merchant_ids: Sequence[int], *, limit: int = N
     fleet = Terminal.objects.filter(merchant_id__in=ids)
     firmware_of_scope = Exists(fleet.alias(firmware_key=_firmware_key("firmware")).filter(
         model_id=OuterRef("scope_model_id"), firmware_key=OuterRef("scope_firmware")))
-    covered = (Q(scope_kind__in=[Kind.RESPONSE_CODE, Kind.CATEGORY])
-               | Q(scope_kind__in=[Kind.RESPONSE_CODE_DISTRICT, Kind.CATEGORY_DISTRICT],
-                   scope_district_id__in=districts)
-               | Q(scope_kind=Kind.TERMINAL_MODEL, scope_model_id__in=fleet.values("model_id"))
-               | Q(firmware_of_scope, scope_kind=Kind.FIRMWARE))
+    # the scope's own words decide, as the detector wrote them: a place (district), a model, a
+    # model and firmware; what a scope does not name it does not limit
+    in_place = Q(scope_district_id__isnull=True) | Q(scope_district_id__in=districts)
+    on_fleet = (Q(scope_model_id__isnull=True, scope_firmware__isnull=True)
+                | Q(scope_firmware__isnull=True, scope_model_id__in=fleet.values("model_id"))
+                | Q(firmware_of_scope))
+    covered = in_place & on_fleet
     latest_update = (IncidentEvent.objects.filter(incident_id=OuterRef("pk"), kind=IncidentEvent.Kind.UPDATE,
                                                   is_public=True)
                      .order_by("-created_at", "-id").values("body")[:1])
