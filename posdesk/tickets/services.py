@@ -617,6 +617,53 @@ def ticket_identify(
 
 
 @transaction.atomic
+def ticket_triage_apply(
+    *, ticket: Ticket, actor: User, category: str | None = None, priority: str | None = None, reason: str = "triage"
+) -> TicketEvent | None:
+    """What automatic triage sets on a ticket, as one change: the category and/or priority given
+    (those that differ) and, for a new ticket, status new → triaged — one row lock, one SLA refresh,
+    one timeline event and one audit entry that say all of it (a status change carrying
+    `data.changes`; on a ticket already past new, an internal fields change as `ticket_classify`
+    writes). The same checks as `ticket_classify` and `ticket_transition`. None when nothing changed."""
+    ticket = _lock(ticket)
+    if not policies.can_change_fields(actor):
+        raise PermissionDenied()
+    if category is not None and category not in Category.values:
+        raise field_error("category", _("Unknown category."), code="invalid_category")
+    if priority is not None and priority not in Priority.values:
+        raise field_error("priority", _("Unknown priority."), code="invalid_priority")
+    from_status = ticket.status
+    to_triaged = from_status == Status.NEW and lifecycle.role_may_move(actor.role, from_status, Status.TRIAGED)
+    changes: dict[str, list[str]] = {}
+    if category and category != ticket.category:
+        changes["category"] = [ticket.category, category]
+        ticket.category = category
+    if priority and priority != ticket.priority:
+        changes["priority"] = [ticket.priority, priority]
+        ticket.priority = priority
+    if not changes and not to_triaged:
+        return None
+    now = timezone.now()
+    fields: list[str] = list(changes)
+    if not to_triaged:
+        _touch(ticket, now, [*fields, *sla_refresh(ticket, now=now)])  # another priority, another promise
+        event = _event(ticket, kind=TicketEvent.Kind.FIELDS_CHANGED, actor=actor, at=now, is_public=False,
+                       reason=reason, data={"changes": changes})
+        audit_record(actor=actor, action=AuditEntry.Action.UPDATE, target=ticket, summary=ticket.number,
+                     changes=changes)
+        return event
+    ticket.status = Status.TRIAGED
+    # the status change refreshes the deadlines too, for the new category and priority: one SLA refresh
+    fields += ["status", *sla_status_changed(ticket, from_status=from_status, to_status=Status.TRIAGED, now=now)]
+    _touch(ticket, now, list(dict.fromkeys(fields)))
+    event = _event(ticket, kind=TicketEvent.Kind.STATUS_CHANGED, actor=actor, at=now, from_status=from_status,
+                   to_status=Status.TRIAGED, reason=reason, data={"changes": changes} if changes else None)
+    audit_record(actor=actor, action=AuditEntry.Action.UPDATE, target=ticket, summary=ticket.number,
+                 changes={"status": [from_status, Status.TRIAGED], **changes, "reason": reason})
+    return event
+
+
+@transaction.atomic
 def ticket_automatic_answer(
     *, ticket: Ticket, body: str, full_body: str = "", notify: bool = True, data: dict | None = None
 ) -> TicketEvent:

@@ -2,12 +2,13 @@
 whatever channel opened it, after its commit.
 
 For a batch of tickets, one classifier call (`triage_texts`), then per ticket, in its own short
-transaction: category and priority applied through `ticket_classify` (only the fields nobody has
-set yet), merchant and terminal linked when the entities prove them, status new → triaged, and the
-triage record stored with the suggested articles and a possible duplicate. Then, for the tickets
-this run triaged: indexed for search (K), handed to the incident detector (I), answered at once
-where a confident known fix exists and no incident took them, and routed — last, so the skills
-see the triaged category.
+transaction: merchant and terminal linked when the entities prove them, category and priority
+(only the fields nobody has set yet) and status new → triaged applied as one change
+(`ticket_triage_apply`: one lock, SLA refresh, event and audit entry), and the triage record
+stored with the suggested articles and a possible duplicate. Then, for the tickets this run
+triaged: indexed for search (K), handed to the incident detector (I), answered at once where a
+confident known fix exists and no incident took them, and routed — last, so the skills see the
+triaged category.
 
 Idempotent and safe with several workers: a ticket with a triage record is never triaged again,
 and the record is written in the same transaction that takes the ticket's row lock and checks
@@ -44,7 +45,7 @@ from posdesk.merchants.models import Merchant
 from posdesk.terminals.models import Terminal
 from posdesk.tickets.models import Ticket, TicketEvent
 from posdesk.tickets.routing import routing_kick
-from posdesk.tickets.services import ticket_classify, ticket_identify, ticket_transition
+from posdesk.tickets.services import ticket_identify, ticket_triage_apply
 from posdesk.triage import duplicates
 from posdesk.triage.models import SelfServiceAnswer, TriageRecord
 from posdesk.triage.selfservice import response_code_answer
@@ -253,16 +254,17 @@ def _write(plan: _Plan, *, actor: User, human_fields: set[str]) -> TriageRecord 
             ticket.category == Category.CONSULTATION and "category" not in human_fields) else None
         priority = plan.result.priority if (
             ticket.priority == Priority.P3 and "priority" not in human_fields) else None
-        if ticket.status in OPEN_STATUSES and (category or priority):
-            event = ticket_classify(ticket=ticket, actor=actor, category=category, priority=priority)
+        if ticket.status not in OPEN_STATUSES:
+            category = priority = None  # a closed ticket's fields are history
+        if category or priority or ticket.status == Status.NEW:
+            # one change: one lock, one SLA refresh, one timeline event and one audit entry
+            event = ticket_triage_apply(ticket=ticket, actor=actor, category=category, priority=priority)
             if event is not None:
-                changes = event.data["changes"]
+                changes = (event.data or {}).get("changes", {})
                 applied.update(changes)
                 ticket.category = changes.get("category", [None, ticket.category])[1]
                 ticket.priority = changes.get("priority", [None, ticket.priority])[1]
-        if ticket.status == Status.NEW:
-            ticket_transition(ticket=ticket, actor=actor, to_status=Status.TRIAGED, reason="triage")
-            ticket.status = Status.TRIAGED
+                ticket.status = event.to_status or ticket.status
         record = TriageRecord.objects.create(
             ticket=ticket, category=plan.result.category, priority=plan.result.priority,
             category_confidence=plan.result.confidence, priority_confidence=plan.result.priority_confidence,

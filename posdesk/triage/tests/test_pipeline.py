@@ -31,8 +31,9 @@ def monday(time_machine: Any) -> None:
     time_machine.move_to(MONDAY_MORNING, tick=False)
 
 
-def fields_changed_by_triage(ticket: Ticket) -> list[TicketEvent]:
-    return list(ticket.events.filter(kind=TicketEvent.Kind.FIELDS_CHANGED, actor__username=TRIAGE_ACTOR_USERNAME))
+def events_by_triage(ticket: Ticket) -> list[TicketEvent]:
+    """Triage's one event on a ticket: status new → triaged, with the category and priority it set."""
+    return list(ticket.events.filter(actor__username=TRIAGE_ACTOR_USERNAME))
 
 
 @pytest.mark.parametrize("channel", ["api", "portal", "email", "wechat", "sms", "phone"])
@@ -56,7 +57,8 @@ def test_a_ticket_opened_on_any_channel_is_triaged_after_its_commit(
     assert ticket.priority == record.priority == Priority.P2
     assert ticket.status == Status.TRIAGED
     assert 0.5 < record.category_confidence <= 1.0 and record.model_version
-    [event] = fields_changed_by_triage(ticket)
+    [event] = events_by_triage(ticket)
+    assert (event.kind, event.to_status) == (TicketEvent.Kind.STATUS_CHANGED, Status.TRIAGED)
     assert event.data["changes"]["category"] == [Category.CONSULTATION, Category.HARDWARE]
 
 
@@ -104,7 +106,7 @@ def test_a_ticket_is_triaged_once_however_often_the_pipeline_runs(world: Any, mo
     assert (len(first.triaged), len(second.triaged), len(swept.triaged)) == (1, 0, 0)
     assert second.skipped == 1
     assert TriageRecord.objects.filter(ticket=ticket).count() == 1
-    assert len(fields_changed_by_triage(ticket)) == 1
+    assert len(events_by_triage(ticket)) == 1
     assert ticket.events.filter(kind=TicketEvent.Kind.STATUS_CHANGED, to_status=Status.TRIAGED).count() == 1
 
 

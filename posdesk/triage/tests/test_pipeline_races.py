@@ -43,7 +43,7 @@ def test_two_workers_on_the_same_tickets_triage_and_answer_each_once(
         assert TriageRecord.objects.filter(ticket_id__in=ids).count() == 20
         by_triage = TicketEvent.objects.filter(ticket_id__in=ids, actor__username=TRIAGE_ACTOR_USERNAME)
         assert by_triage.filter(kind=TicketEvent.Kind.STATUS_CHANGED).count() == 20
-        assert by_triage.filter(kind=TicketEvent.Kind.FIELDS_CHANGED).count() <= 20
+        assert by_triage.count() == 20  # one event per ticket: status, category and priority together
         assert set(Ticket.objects.filter(pk__in=ids).values_list("status", flat=True)) == {Status.TRIAGED}
         # and the merchants with a known fix got one answer each, not two
         answered = outcomes[0].answered + outcomes[1].answered
