@@ -48,13 +48,21 @@ def _admin(world: Any, language: str) -> Client:
 def test_a_save_based_on_an_older_version_is_refused_and_changes_nothing(world: Any) -> None:
     # given an article two editors opened at version 1, and the first one saved
     article = article_create(actor=world.admin, data=_data())
-    article_update(actor=world.admin, article_id=article.pk, based_on_version=1,
-                   data=_data(steps="1. 重新签到\n2. 重启", slug=article.slug))
+    article_update(
+        actor=world.admin,
+        article_id=article.pk,
+        based_on_version=1,
+        data=_data(steps="1. 重新签到\n2. 重启", slug=article.slug),
+    )
 
     # when the second one saves what they started from version 1
     with pytest.raises(Conflict) as refused:
-        article_update(actor=world.supervisor, article_id=article.pk, based_on_version=1,
-                       data=_data(title="签到失败怎么办", slug=article.slug))
+        article_update(
+            actor=world.supervisor,
+            article_id=article.pk,
+            based_on_version=1,
+            data=_data(title="签到失败怎么办", slug=article.slug),
+        )
 
     # then they are told, and the first editor's text stands
     assert refused.value.code == "article_changed"
@@ -66,7 +74,10 @@ def test_a_save_based_on_an_older_version_is_refused_and_changes_nothing(world: 
 
 @pytest.mark.parametrize(
     ("language", "message"),
-    [("zh-hans", "您编辑期间，其他人保存了这篇文章"), ("en", "Someone else saved this article while you were editing it")],
+    [
+        ("zh-hans", "您编辑期间，其他人保存了这篇文章"),
+        ("en", "Someone else saved this article while you were editing it"),
+    ],
 )
 def test_the_editor_shows_a_stale_save_as_a_form_error(world: Any, language: str, message: str) -> None:
     # given two administrators who opened the same article's editor

@@ -42,7 +42,9 @@ def _die(*args: Any, **kwargs: Any) -> None:
 
 
 def _answers_sent(ticket: Ticket) -> int:
-    return TicketEvent.objects.filter(ticket=ticket, kind=TicketEvent.Kind.REPLY, data__automatic=True).count()
+    return TicketEvent.objects.filter(
+        ticket=ticket, kind=TicketEvent.Kind.REPLY, data__automatic=True
+    ).count()
 
 
 def test_follow_ups_cut_short_after_the_triage_commit_are_run_by_the_sweep(
@@ -114,11 +116,25 @@ def test_a_reporter_told_of_an_incident_gets_no_self_service_answer_from_the_swe
         tickets_triage(ticket_ids=[ticket.pk])
     monkeypatch.undo()
     now = timezone.now()
-    incident = Incident.objects.create(number="INC-HD-1", title="银联通道故障", scope_key="code:96",
-                                       scope_kind="response_code", status=Incident.Status.OPEN, detected_at=now,
-                                       opened_at=now, created_at=now, updated_at=now)
-    IncidentTicket.objects.create(incident=incident, ticket=ticket, merchant=world.merchant,
-                                  ticket_created_at=ticket.created_at, linked_at=now, notified_at=now)
+    incident = Incident.objects.create(
+        number="INC-HD-1",
+        title="银联通道故障",
+        scope_key="code:96",
+        scope_kind="response_code",
+        status=Incident.Status.OPEN,
+        detected_at=now,
+        opened_at=now,
+        created_at=now,
+        updated_at=now,
+    )
+    IncidentTicket.objects.create(
+        incident=incident,
+        ticket=ticket,
+        merchant=world.merchant,
+        ticket_created_at=ticket.created_at,
+        linked_at=now,
+        notified_at=now,
+    )
 
     # when the sweep runs the follow-ups again
     monday.shift(pipeline.FOLLOWUP_GRACE + timedelta(seconds=1))

@@ -38,7 +38,9 @@ def desks(world: Any, time_machine: Any, monkeypatch: Any) -> Any:
     return time_machine
 
 
-def test_the_routing_sweep_leaves_an_untriaged_ticket_to_triage(world: Any, desks: Any, open_ticket: Any) -> None:
+def test_the_routing_sweep_leaves_an_untriaged_ticket_to_triage(
+    world: Any, desks: Any, open_ticket: Any
+) -> None:
     # given a printer fault opened a moment ago, not triaged yet (consultation / P3 by default)
     ticket = open_ticket(text="打印机不出纸了", actor=world.merchant_user, channel="portal")
     assert (ticket.status, ticket.category) == (Status.NEW, Category.CONSULTATION)
