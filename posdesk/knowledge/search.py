@@ -14,10 +14,13 @@ locale and parser, which does not segment Chinese."""
 # ruff: noqa: S608 - only table names (constants of this module) are formatted in; every value is a parameter
 from __future__ import annotations
 
+import functools
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from django.core.cache import cache
 from django.db import connection, transaction
+from django.db.models import Exists, OuterRef, QuerySet
 
 from posdesk.knowledge import documents
 from posdesk.knowledge.documents import ArticleDocument, ArticleText
@@ -31,7 +34,7 @@ TICKET_PG = "knowledge_ticket_search"
 BM25_WEIGHTS = (10.0, 6.0, 3.0, 1.0, 1.5)
 # PostgreSQL ts_rank weights for {D, C, B, A}: A title, B symptoms + codes + summary, C sounds, D body
 PG_WEIGHTS = "{0.1, 0.2, 0.5, 1.0}"
-CANDIDATES = 50  # ranked matches read before the visibility filter (audience, status, category, model)
+CANDIDATES = 50  # articles of the caller's scope ranked by text before the boosts re-rank them
 TICKET_BATCH = 2_000
 
 
@@ -107,6 +110,7 @@ def article_index_documents(rows: Sequence[tuple[int, ArticleDocument]]) -> None
                 "VALUES (%s, %s, %s, %s, %s, %s)",
                 [(i, d.title, d.symptoms, d.summary, d.body, d.sounds) for i, d in rows],
             )
+    _article_df_changed()
 
 
 def article_unindex(article_ids: Sequence[int]) -> None:
@@ -115,14 +119,91 @@ def article_unindex(article_ids: Sequence[int]) -> None:
             cursor.execute(f"DELETE FROM {ARTICLE_PG} WHERE article_id = ANY(%s)", [list(article_ids)])
         else:
             cursor.executemany(f"DELETE FROM {ARTICLE_FTS} WHERE rowid = %s", [(i,) for i in article_ids])
+    _article_df_changed()
 
 
-def article_hits(query: str, *, limit: int = CANDIDATES) -> list[ArticleHit]:
-    """Articles whose text matches `query`, best first (no visibility filter: see selectors)."""
-    words = documents.query_terms(query)
-    sounds = documents.query_sound_pairs(query)
-    if not words and not sounds:
+def article_query_terms(query: str) -> tuple[list[str], list[str]]:
+    """The query's words and pinyin pairs (segmented once per distinct query: jieba and pypinyin)."""
+    words, sounds = _segmented_query(query)
+    return list(words), list(sounds)
+
+
+@functools.lru_cache(maxsize=2048)
+def _segmented_query(query: str) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    return tuple(documents.query_terms(query)), tuple(documents.query_sound_pairs(query))
+
+
+# A term in more than DF_CUT of the articles (and in more than DF_FLOOR of them) does not pick
+# candidates: FTS5's bm25 gives a term in half the articles no weight at all and one in a fifth
+# little, yet every article holding it must be ranked — 交易 is in 58 % of the 100,000 benchmark
+# articles, and ranking them cost more than the 50 ms budget. Below DF_FLOOR articles ranking is
+# cheap whatever the share, so small knowledge bases keep every term. The counts are cached (they
+# move slowly); writes to the index start a new generation.
+DF_CUT = 0.2
+DF_FLOOR = 1_000
+DF_TTL = 600  # seconds
+_DF_GENERATION = "knowledge:article-df:generation"
+
+
+def _document_frequencies(terms: Sequence[str]) -> tuple[int, dict[str, int]]:
+    """(articles indexed, {term: articles holding it}), from the cache where it has them. Below
+    DF_FLOOR articles no term is counted (none could be cut)."""
+    generation = cache.get(_DF_GENERATION, 0)
+    total_key = f"knowledge:article-df:{generation}:"
+    total = cache.get(total_key)
+    if total is None:
+        with connection.cursor() as cursor:
+            cursor.execute(f"SELECT count(*) FROM {ARTICLE_PG if _on_postgres() else 'knowledge_article'}")
+            total = int(cursor.fetchone()[0])
+        cache.set(total_key, total, DF_TTL)
+    if total <= DF_FLOOR:
+        return total, {}
+    keys = {term: f"knowledge:article-df:{generation}:{term}" for term in terms}
+    cached = cache.get_many(list(keys.values()))
+    missing = [term for term, key in keys.items() if key not in cached]
+    if missing:
+        with connection.cursor() as cursor:
+            if _on_postgres():
+                counts = ", ".join(["count(*) FILTER (WHERE document @@ CAST(%s AS tsquery))"] * len(missing))
+                cursor.execute(
+                    f"SELECT {counts} FROM {ARTICLE_PG} WHERE document @@ CAST(%s AS tsquery)",
+                    [*(_ts_lexeme(term) for term in missing), " | ".join(_ts_lexeme(term) for term in missing)],
+                )
+                fresh = dict(zip(missing, (int(n) for n in cursor.fetchone()), strict=True))
+            else:
+                # fts5vocab: documents per term, read from the index itself (a table of this connection)
+                cursor.execute(f"CREATE VIRTUAL TABLE IF NOT EXISTS temp.{ARTICLE_FTS}_terms "
+                               f"USING fts5vocab(main, {ARTICLE_FTS}, row)")
+                placeholders = ", ".join(["%s"] * len(missing))
+                cursor.execute(f"SELECT term, doc FROM temp.{ARTICLE_FTS}_terms WHERE term IN ({placeholders})",
+                               missing)
+                fresh = {term: 0 for term in missing} | {row[0]: int(row[1]) for row in cursor.fetchall()}
+        cache.set_many({keys[term]: n for term, n in fresh.items()}, DF_TTL)
+        cached.update({keys[term]: n for term, n in fresh.items()})
+    return total, {term: cached[key] for term, key in keys.items()}
+
+
+def _selective(terms: Sequence[str]) -> list[str]:
+    """`terms` without those too common to pick candidates (DF_CUT); the rarest one when all are."""
+    if not terms:
         return []
+    total, frequency = _document_frequencies(terms)
+    if not frequency:
+        return list(terms)
+    ceiling = max(DF_CUT * total, DF_FLOOR)
+    kept = [term for term in terms if frequency[term] <= ceiling]
+    return kept or [min(terms, key=lambda term: frequency[term])]
+
+
+def _article_df_changed() -> None:
+    try:
+        cache.incr(_DF_GENERATION)
+    except ValueError:
+        cache.set(_DF_GENERATION, 1, None)
+
+
+def _ranked_article_ids(words: list[str], sounds: list[str], fetch: int) -> list[tuple[int, float]]:
+    """Up to `fetch` (article id, score) of the whole index, best first (score: higher is better)."""
     with connection.cursor() as cursor:
         if _on_postgres():
             # the head (title, symptoms, codes, summary, pinyin pairs) first: small vectors rank fast;
@@ -132,26 +213,82 @@ def article_hits(query: str, *, limit: int = CANDIDATES) -> list[ArticleHit]:
             # words before pinyin pairs: common syllable pairs match far more rows than the words do
             stages = [("head", by_words), ("head", with_sounds), ("document", with_sounds)] if words else [
                 ("head", with_sounds), ("document", with_sounds)]
-            hits: list[ArticleHit] = []
+            rows: list[tuple[int, float]] = []
             for column, tsquery in stages:
                 cursor.execute(
                     f"SELECT article_id, ts_rank(%s, {column}, q) AS score FROM {ARTICLE_PG}, "
                     f"CAST(%s AS tsquery) AS q WHERE {column} @@ q ORDER BY score DESC, article_id LIMIT %s",
-                    [PG_WEIGHTS, tsquery, limit],
+                    [PG_WEIGHTS, tsquery, fetch],
                 )
-                hits = [ArticleHit(article_id=row[0], score=float(row[1])) for row in cursor.fetchall()]
-                if len(hits) >= limit:
+                rows = [(row[0], float(row[1])) for row in cursor.fetchall()]
+                if len(rows) >= fetch:
                     break
-            return hits
+            return rows
         match = " OR ".join(_fts5_phrase(term) for term in [*words, *sounds])
         weights = ", ".join(str(w) for w in BM25_WEIGHTS)
         cursor.execute(
             f"SELECT rowid, bm25({ARTICLE_FTS}, {weights}) AS rank FROM {ARTICLE_FTS} "
             f"WHERE {ARTICLE_FTS} MATCH %s ORDER BY rank LIMIT %s",
-            [match, limit],
+            [match, fetch],
         )
         # bm25() is negative, more negative is better: flip it so higher is better on both backends
-        return [ArticleHit(article_id=row[0], score=-float(row[1])) for row in cursor.fetchall()]
+        return [(row[0], -float(row[1])) for row in cursor.fetchall()]
+
+
+def article_hits(query: str, *, within: QuerySet | None = None, limit: int = CANDIDATES) -> list[ArticleHit]:
+    """Up to `limit` articles of `within` (a queryset of articles: the caller's scope and filters;
+    None: every indexed article) whose text matches `query`, best first.
+
+    The index ranks the whole corpus; `within` is applied to its best rows, and when too few of
+    them are in it the ranked window widens (fourfold) until `limit` are found or the matches run
+    out — a narrow scope (one category, merchants only) gets every match it holds, not just those
+    among the corpus' first few."""
+    words, sounds = article_query_terms(query)
+    if not words and not sounds:
+        return []
+    words, sounds = _selective(words), _selective(sounds) if sounds else []
+    fetch = limit if within is None else limit * 2
+    while True:
+        ranked = _ranked_article_ids(words, sounds, fetch)
+        exhausted = len(ranked) < fetch
+        if within is not None and ranked:
+            # the scope as a per-row check: the plan is by primary key whatever the statistics say
+            # (`pk IN (…) AND status = …` alone may read the whole visibility index instead)
+            from posdesk.knowledge.models import Article
+
+            ids = [article_id for article_id, _ in ranked]
+            inside = set(Article.objects.filter(
+                Exists(within.order_by().filter(pk=OuterRef("pk"))), pk__in=ids,
+            ).values_list("pk", flat=True))
+            ranked = [(article_id, score) for article_id, score in ranked if article_id in inside]
+        if len(ranked) >= limit or exhausted:
+            return [ArticleHit(article_id=article_id, score=score) for article_id, score in ranked[:limit]]
+        fetch *= 4
+
+
+def article_head_terms(article_ids: Sequence[int]) -> dict[int, tuple[frozenset[str], frozenset[str]]]:
+    """{article id: (words of its title, symptoms, codes and summary; pinyin pairs of its title and
+    symptoms)}, as the index holds them: what a suggestion's coverage score compares the query with,
+    without segmenting the articles again."""
+    if not article_ids:
+        return {}
+    with connection.cursor() as cursor:
+        if _on_postgres():
+            cursor.execute(
+                f"SELECT article_id, tsvector_to_array(ts_filter(head, '{{a,b}}')), "
+                f"tsvector_to_array(ts_filter(head, '{{c}}')) FROM {ARTICLE_PG} WHERE article_id = ANY(%s)",
+                [list(article_ids)],
+            )
+            return {row[0]: (frozenset(row[1]), frozenset(row[2])) for row in cursor.fetchall()}
+        placeholders = ", ".join(["%s"] * len(article_ids))
+        cursor.execute(
+            f"SELECT rowid, title, symptoms, summary, sounds FROM {ARTICLE_FTS} WHERE rowid IN ({placeholders})",
+            list(article_ids),
+        )
+        return {
+            row[0]: (frozenset(f"{row[1]} {row[2]} {row[3]}".split()), frozenset(row[4].split()))
+            for row in cursor.fetchall()
+        }
 
 
 # --- tickets --------------------------------------------------------------------------------
@@ -215,11 +352,10 @@ def ticket_index_rebuild(*, batch: int = TICKET_BATCH, progress=None) -> int:  #
 
 
 def analyse_articles() -> None:
-    """Planner statistics after a bulk change (PostgreSQL's autovacuum comes later; without them it
-    may read the visibility index instead of 50 primary keys)."""
-    if _on_postgres():
-        with connection.cursor() as cursor:
-            cursor.execute(f"ANALYZE knowledge_article, {ARTICLE_PG}")
+    """Planner statistics after a bulk change (PostgreSQL's autovacuum comes later; SQLite keeps
+    none until ANALYZE runs)."""
+    with connection.cursor() as cursor:
+        cursor.execute(f"ANALYZE knowledge_article, {ARTICLE_PG}" if _on_postgres() else "ANALYZE knowledge_article")
 
 
 def article_index_rebuild() -> int:
@@ -249,22 +385,27 @@ NEWEST_SCAN = 20_000  # rows; a word in at least 1 in 100 tickets fills a page f
 TICKET_WINDOW = 50_000  # ids; the newest window first, widened eightfold until `limit` matches are found
 
 
-def _ticket_ids_matching_postgres(tsquery: str, limit: int) -> list[int]:
+def _ticket_ids_matching_postgres(tsquery: str, limit: int, below: int | None = None) -> list[int]:
     """Newest first without sorting every match: a common word (打印机: a tenth of all tickets) would
     make PostgreSQL fetch and sort 100,000 rows, and a backward primary-key scan would read every
     row for a word nobody used. So: the newest NEWEST_SCAN rows are read first (enough for a common
     word); otherwise the GIN index is asked window by window over the newest ids (a bitmap AND of
-    the GIN and primary-key ranges), widening until `limit` rows are found."""
+    the GIN and primary-key ranges), widening until `limit` rows are found. `below`: only ids
+    under it (the next batch of a scoped search)."""
     with transaction.atomic(), connection.cursor() as cursor:
-        cursor.execute(f"SELECT max(ticket_id) FROM {TICKET_PG}")
-        newest = cursor.fetchone()[0]
-        if newest is None:
-            return []
+        if below is None:
+            cursor.execute(f"SELECT max(ticket_id) FROM {TICKET_PG}")
+            newest = cursor.fetchone()[0]
+            if newest is None:
+                return []
+        else:
+            newest = below - 1
         # a common word: among the newest rows already (read at most NEWEST_SCAN of them, newest first)
         cursor.execute(
-            f"SELECT ticket_id FROM (SELECT ticket_id, document FROM {TICKET_PG} ORDER BY ticket_id DESC "
-            "LIMIT %s) AS newest WHERE document @@ CAST(%s AS tsquery) ORDER BY ticket_id DESC LIMIT %s",
-            [NEWEST_SCAN, tsquery, limit],
+            f"SELECT ticket_id FROM (SELECT ticket_id, document FROM {TICKET_PG} WHERE ticket_id <= %s "
+            "ORDER BY ticket_id DESC LIMIT %s) AS newest WHERE document @@ CAST(%s AS tsquery) "
+            "ORDER BY ticket_id DESC LIMIT %s",
+            [newest, NEWEST_SCAN, tsquery, limit],
         )
         rows = [row[0] for row in cursor.fetchall()]
         if len(rows) >= limit:
@@ -276,8 +417,8 @@ def _ticket_ids_matching_postgres(tsquery: str, limit: int) -> list[int]:
             floor = newest - window
             cursor.execute(
                 f"SELECT ticket_id FROM {TICKET_PG} WHERE document @@ CAST(%s AS tsquery) AND ticket_id > %s "
-                "ORDER BY ticket_id DESC LIMIT %s",
-                [tsquery, floor, limit],
+                "AND ticket_id <= %s ORDER BY ticket_id DESC LIMIT %s",
+                [tsquery, floor, newest, limit],
             )
             rows = [row[0] for row in cursor.fetchall()]
             if len(rows) >= limit or floor <= 0:
@@ -285,17 +426,83 @@ def _ticket_ids_matching_postgres(tsquery: str, limit: int) -> list[int]:
             window *= 8
 
 
-def ticket_ids_matching(query: str, *, limit: int = 200) -> list[int]:
-    """Ids of the newest tickets whose subject or description holds every word of `query`."""
-    words = documents.query_terms(query) or documents.terms(query)
-    if not words:
-        return []
+def _ticket_match(words: Sequence[str]) -> str:
     if _on_postgres():
-        return _ticket_ids_matching_postgres(" & ".join(_ts_lexeme(term) for term in words), limit)
+        return " & ".join(_ts_lexeme(term) for term in words)
+    return " AND ".join(_fts5_phrase(term) for term in words)
+
+
+def _newest_ticket_ids(match: str, limit: int, below: int | None = None) -> list[int]:
+    if _on_postgres():
+        return _ticket_ids_matching_postgres(match, limit, below)
     with connection.cursor() as cursor:
-        match = " AND ".join(_fts5_phrase(term) for term in words)
         cursor.execute(
-            f"SELECT rowid FROM {TICKET_FTS} WHERE {TICKET_FTS} MATCH %s ORDER BY rowid DESC LIMIT %s",
-            [match, limit],
+            f"SELECT rowid FROM {TICKET_FTS} WHERE {TICKET_FTS} MATCH %s AND rowid < %s ORDER BY rowid DESC LIMIT %s",
+            [match, below if below is not None else 2**63 - 1, limit],
         )
         return [row[0] for row in cursor.fetchall()]
+
+
+SMALL_SCOPE = 2_000  # tickets; a scope this small is checked against the index ticket by ticket
+SCOPED_BATCH_MAX = 10_000  # matches read per round of a scoped search
+
+
+def _scoped(within: QuerySet, ids: Sequence[int]) -> set[int]:
+    """Those of `ids` inside `within`: the scope as a per-row check, so the plan is by primary key
+    whatever the statistics say."""
+    return set(within.model._default_manager.filter(
+        Exists(within.order_by().filter(pk=OuterRef("pk"))), pk__in=list(ids),
+    ).values_list("pk", flat=True))
+
+
+def _matching_among(match: str, ids: Sequence[int]) -> set[int]:
+    """Those of `ids` whose words match."""
+    with connection.cursor() as cursor:
+        if _on_postgres():
+            cursor.execute(
+                f"SELECT ticket_id FROM {TICKET_PG} WHERE ticket_id = ANY(%s) AND document @@ CAST(%s AS tsquery)",
+                [list(ids), match],
+            )
+        else:
+            placeholders = ", ".join(["%s"] * len(ids))
+            cursor.execute(
+                f"SELECT rowid FROM {TICKET_FTS} WHERE {TICKET_FTS} MATCH %s AND rowid IN ({placeholders})",
+                [match, *ids],
+            )
+        return {row[0] for row in cursor.fetchall()}
+
+
+def ticket_ids_matching(query: str, *, limit: int = 200, within: QuerySet | None = None) -> list[int]:
+    """Ids of the newest tickets whose subject or description holds every word of `query`; with
+    `within` (a queryset of tickets: the caller's access gate and filters), the newest such tickets
+    among those — not the newest of all tickets, filtered afterwards, which would leave a merchant
+    or a filtered list with fewer hits (or none) though matches exist.
+
+    The newest `limit` matches come first (enough for the desk's unfiltered list). When too few of
+    them are in scope: a small scope (≤ SMALL_SCOPE tickets) is checked against the index directly;
+    a larger one reads older matches in growing batches until `limit` are found or none are left."""
+    words = documents.query_terms(query) or documents.terms(query)
+    if not words or (within is not None and within.query.is_empty()):
+        return []
+    if within is not None and not within.query.has_filters():
+        within = None  # every ticket (the desk, unfiltered): nothing to check
+    match = _ticket_match(words)
+    batch = limit
+    ids = _newest_ticket_ids(match, batch)
+    if within is None:
+        return ids
+    inside = _scoped(within, ids) if ids else set()
+    found = [i for i in ids if i in inside]
+    if len(found) >= limit or len(ids) < batch:
+        return found[:limit]
+    candidates = list(within.order_by().values_list("pk", flat=True)[: SMALL_SCOPE + 1])
+    if len(candidates) <= SMALL_SCOPE:
+        return sorted(_matching_among(match, candidates), reverse=True)[:limit] if candidates else []
+    while len(found) < limit and len(ids) == batch:
+        below = ids[-1]
+        batch = min(batch * 4, SCOPED_BATCH_MAX)
+        ids = _newest_ticket_ids(match, batch, below)
+        if ids:
+            inside = _scoped(within, ids)
+            found += [i for i in ids if i in inside]
+    return found[:limit]

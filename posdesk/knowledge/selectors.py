@@ -8,13 +8,13 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from django.db.models import Count, Q, QuerySet
+from django.db.models import BooleanField, Count, ExpressionWrapper, Q, QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from posdesk.accounts.models import Role
 from posdesk.core.errors import NotFound
-from posdesk.knowledge import documents, search
+from posdesk.knowledge import search
 from posdesk.knowledge.models import Article, ArticleStatus, Audience, Deflection, ResponseCode
 
 # ranking adjustments over the text score (why: the merchant's terminal and triage's category are
@@ -45,7 +45,10 @@ class ResponseCodeInfo:
     article_id: int | None
 
 
-def _visible(audience: str) -> Q:
+def article_visibility(audience: str) -> Q:
+    """Which articles an audience may read — the one rule, used by the access gate, the suggestions
+    and the self-service answer: merchants, published merchant-facing articles; staff ("internal"),
+    every published article."""
     published = Q(status=ArticleStatus.PUBLISHED)
     return published & Q(audience=Audience.MERCHANT) if audience == Audience.MERCHANT else published
 
@@ -57,11 +60,11 @@ def article_scope_for_user(user) -> QuerySet[Article]:  # noqa: ANN001
     if not user.is_authenticated or not user.is_active:
         return articles.none()
     if user.role == Role.MERCHANT:
-        return articles.filter(_visible(Audience.MERCHANT))
+        return articles.filter(article_visibility(Audience.MERCHANT))
     if user.role in (Role.SUPERVISOR, Role.ADMIN):
         return articles
     if user.is_staff_role:
-        return articles.filter(_visible(Audience.INTERNAL))
+        return articles.filter(article_visibility(Audience.INTERNAL))
     return articles.none()
 
 
@@ -72,44 +75,48 @@ def article_get_for_user(user, *, slug: str) -> Article:  # noqa: ANN001
     return article
 
 
-def _coverage(query_words: Sequence[str], query_sounds: Sequence[str], article: Article) -> float:
+def _coverage(
+    query_words: Sequence[str], query_sounds: Sequence[str], head: tuple[frozenset[str], frozenset[str]],
+) -> float:
+    """The share of the query's words in the article's head (title, symptoms, codes, summary), as
+    the index holds it; a word found only in the body is weak evidence of a fix."""
     if not query_words and not query_sounds:
         return 0.0
-    # the head only (title, symptoms, codes, summary): segmenting the body too would cost more than
-    # the search itself, and a word found only in the body is weak evidence of a fix anyway
-    strong = set(documents.terms(f"{article.title}\n{article.symptoms}\n{article.response_codes}\n{article.summary}"))
+    strong, sounds = head
     got = sum(1.0 for w in query_words if w in strong)
     if query_sounds:
         # a typo leaves the word unmatched; its pinyin pairs still count for half
-        sounds = set(documents.sound_pairs(f"{article.title}\n{article.symptoms}"))
         share = sum(1 for s in query_sounds if s in sounds) / len(query_sounds)
         missing = len(query_words) - got
         got += min(missing, share * max(len(query_words), 1)) * 0.5
     return round(min(1.0, got / max(len(query_words), 1)), 3)
 
 
+def _model_factor(model_ids: set[int], terminal_model_id: int | None) -> float:
+    """The merchant's terminal model raises an article written for it, lowers one for other models."""
+    if terminal_model_id is None:
+        return 1.0
+    if terminal_model_id in model_ids:
+        return MODEL_BOOST
+    return OTHER_MODEL_PENALTY if model_ids else 1.0
+
+
 def article_search(
     *, text: str, scope: QuerySet[Article], category: str | None = None, terminal_model_id: int | None = None,
     limit: int = 20,
 ) -> list[Article]:
-    """Articles of `scope` matching `text`, best first."""
-    hits = search.article_hits(text, limit=max(search.CANDIDATES, limit * 3))
+    """Articles of `scope` matching `text`, best first. The scope and category are applied inside
+    the search, so a narrow scope gets its matches however far down the whole corpus' ranking."""
+    within = scope.filter(category=category) if category else scope
+    hits = search.article_hits(text, within=within, limit=max(search.CANDIDATES, limit * 3))
     if not hits:
         return []
     rank = {hit.article_id: hit.score for hit in hits}
-    articles = scope.filter(pk__in=rank).prefetch_related("terminal_models")
-    if category:
-        articles = articles.filter(category=category)
-    scored: list[tuple[float, Article]] = []
-    for article in articles:
-        score = rank[article.pk]
-        if terminal_model_id is not None:
-            model_ids = {m.pk for m in article.terminal_models.all()}
-            if terminal_model_id in model_ids:
-                score *= MODEL_BOOST
-            elif model_ids:
-                score *= OTHER_MODEL_PENALTY
-        scored.append((score, article))
+    articles = Article.objects.filter(pk__in=rank).prefetch_related("terminal_models")
+    scored = [
+        (rank[article.pk] * _model_factor({m.pk for m in article.terminal_models.all()}, terminal_model_id), article)
+        for article in articles
+    ]
     scored.sort(key=lambda pair: (-pair[0], pair[1].pk))
     return [article for _, article in scored[:limit]]
 
@@ -130,42 +137,47 @@ def article_suggest(
     text (triage's category and the merchant's terminal model raise an article). `audience`
     "merchant" keeps to published merchant-facing articles; "internal" adds staff-only ones."""
     text = text[:SUGGEST_TEXT_MAX]  # triage passes whole descriptions: the opening says what it is about
-    visible = Article.objects.filter(_visible(audience))
-    found: dict[int, tuple[float, Article]] = {}  # id → (order key, article)
+    visible = Article.objects.filter(article_visibility(audience))
+    order: dict[int, float] = {}  # id → order key
     codes = [code.strip().upper() for code in response_codes if code and code.strip()]
     if codes:
-        for article in visible.filter(response_code_entries__code__in=codes).distinct():
-            found[article.pk] = (BY_CODE, article)
-    hits = search.article_hits(text, limit=search.CANDIDATES)
+        order.update(dict.fromkeys(
+            visible.filter(response_code_entries__code__in=codes).values_list("pk", flat=True), BY_CODE,
+        ))
+    hits = [hit for hit in search.article_hits(text, within=visible, limit=search.CANDIDATES)
+            if hit.article_id not in order]
     if hits:
-        rank = {hit.article_id: hit.score for hit in hits}
-        for article in visible.filter(pk__in=rank).prefetch_related("terminal_models"):
-            if article.pk in found:
+        # the boosts need only each candidate's category and terminal models: the rows are read
+        # for the few that are shown
+        categories = dict(Article.objects.filter(pk__in=[hit.article_id for hit in hits]).values_list("pk", "category"))
+        models: dict[int, set[int]] = {}
+        if terminal_model_id is not None:
+            for article_id, model_id in Article.terminal_models.through.objects.filter(
+                article_id__in=list(categories)
+            ).values_list("article_id", "terminalmodel_id"):
+                models.setdefault(article_id, set()).add(model_id)
+        for hit in hits:
+            if hit.article_id not in categories:
                 continue
-            order = rank[article.pk]
-            if category and article.category == category:
-                order *= CATEGORY_BOOST
-            if terminal_model_id is not None:
-                model_ids = {m.pk for m in article.terminal_models.all()}
-                if terminal_model_id in model_ids:
-                    order *= MODEL_BOOST
-                elif model_ids:
-                    order *= OTHER_MODEL_PENALTY
-            found[article.pk] = (order, article)
-    ranked = sorted(found.values(), key=lambda item: (-item[0], item[1].pk))[:limit]
-    words, sounds = documents.query_terms(text), documents.query_sound_pairs(text)
-    best = [
-        (order, article, 1.0 if order == BY_CODE else _coverage(words, sounds, article)) for order, article in ranked
-    ]
+            key = hit.score * _model_factor(models.get(hit.article_id, set()), terminal_model_id)
+            if category and categories[hit.article_id] == category:
+                key *= CATEGORY_BOOST
+            order[hit.article_id] = key
+    ranked = sorted(order, key=lambda article_id: (-order[article_id], article_id))[:limit]
+    # the answer goes out to merchants at once: only with articles merchants may read (the same rule)
+    articles = Article.objects.annotate(
+        for_merchants=ExpressionWrapper(article_visibility(Audience.MERCHANT), output_field=BooleanField()),
+    ).only("pk", "slug", "title", "summary", "known_fix", "self_service_answer").in_bulk(ranked)
+    words, sounds = search.article_query_terms(text)
+    heads = search.article_head_terms([article_id for article_id in ranked if order[article_id] != BY_CODE])
+    empty: tuple[frozenset[str], frozenset[str]] = (frozenset(), frozenset())
     return [
         ArticleSuggestion(
-            article_id=article.pk, slug=article.slug, title=article.title, summary=article.summary, score=score,
-            answer=article.self_service_answer if (
-                article.known_fix and article.audience == Audience.MERCHANT
-                and article.status == ArticleStatus.PUBLISHED
-            ) else "",
+            article_id=article.pk, slug=article.slug, title=article.title, summary=article.summary,
+            score=1.0 if order[article.pk] == BY_CODE else _coverage(words, sounds, heads.get(article.pk, empty)),
+            answer=article.self_service_answer if article.known_fix and article.for_merchants else "",
         )
-        for _, article, score in best
+        for article in (articles[article_id] for article_id in ranked if article_id in articles)
     ]
 
 

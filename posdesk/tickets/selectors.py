@@ -138,7 +138,7 @@ def _search(tickets: QuerySet[Ticket], q: str) -> QuerySet[Ticket]:
     if terminal_ids:
         return _by_ids(tickets, "terminal_id", terminal_ids)
     merchant_ids = list(Merchant.objects.filter(name__icontains=q).values_list("pk", flat=True)[:200])
-    text_ids = _text_search(q)
+    text_ids = _text_search(q, within=tickets)
     if text_ids and merchant_ids:
         return tickets.filter(Q(merchant_id__in=merchant_ids) | Q(pk__in=text_ids))
     if text_ids:
@@ -146,13 +146,15 @@ def _search(tickets: QuerySet[Ticket], q: str) -> QuerySet[Ticket]:
     return _by_ids(tickets, "merchant_id", merchant_ids)
 
 
-def _text_search(q: str) -> list[int]:
-    """The newest tickets whose words match `q`, through the settings-named full-text search
-    (TICKET_TEXT_SEARCH, the knowledge app's: tickets may not import it); empty: none configured."""
+def _text_search(q: str, *, within: QuerySet[Ticket]) -> list[int]:
+    """The newest tickets of `within` (the user's scope and filters, applied inside the search, so
+    a merchant's or a filtered list's matches are found however many newer ones others have) whose
+    words match `q`, through the settings-named full-text search (TICKET_TEXT_SEARCH, the knowledge
+    app's: tickets may not import it); empty: none configured."""
     path = getattr(settings, "TICKET_TEXT_SEARCH", "")
     if not path:
         return []
-    return list(import_string(path)(q, limit=TEXT_SEARCH_LIMIT))
+    return list(import_string(path)(q, limit=TEXT_SEARCH_LIMIT, within=within))
 
 
 MAX_ID = 2**63 - 1  # ids are 64-bit; a larger number would not reach the database (SQLite overflows)
