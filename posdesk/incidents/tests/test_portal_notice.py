@@ -26,9 +26,17 @@ def incident(scope_key: str, *, status: str = "open", hours_ago: float = 0) -> I
     at = timezone.now() - timedelta(hours=hours_ago)
     scope = _scope_words(scope_key)
     return Incident.objects.create(
-        number=f"INC991231{next(_numbers):03d}", title=_title(scope), scope_key=scope_key,
-        scope_kind=detector.kind_of(scope_key), scope=scope, status=status, detected_at=at,
-        opened_at=at if status != "proposed" else None, created_at=at, updated_at=at)
+        number=f"INC991231{next(_numbers):03d}",
+        title=_title(scope),
+        scope_key=scope_key,
+        scope_kind=detector.kind_of(scope_key),
+        scope=scope,
+        status=status,
+        detected_at=at,
+        opened_at=at if status != "proposed" else None,
+        created_at=at,
+        updated_at=at,
+    )
 
 
 def numbers(incidents) -> list[str]:
@@ -44,7 +52,8 @@ def merchant_client(world) -> Client:
 
 @pytest.mark.django_db
 def test_a_merchant_still_sees_an_old_outage_in_their_district_however_many_newer_ones_there_are(
-        world, django_assert_num_queries):
+    world, django_assert_num_queries
+):
     # given an outage in the merchant's district (Xihu) open since yesterday
     xihu, binjiang = f.district("xihu"), f.district("binjiang")
     assert world.merchant.district_id == xihu.pk
@@ -67,27 +76,42 @@ def test_the_notice_covers_the_merchants_terminals_places_and_held_tickets_and_n
     # given the merchant's terminals: a ME31 on V2.3.1 and one whose firmware string has separators
     xihu, binjiang = f.district("xihu"), f.district("binjiang")
     me31 = world.terminal.model
-    odd = f.TerminalFactory(merchant=world.merchant, model=f.TerminalModelFactory(code="pax-a920", name="A920"),
-                            firmware=" V3;beta=2 ")
+    odd = f.TerminalFactory(
+        merchant=world.merchant,
+        model=f.TerminalModelFactory(code="pax-a920", name="A920"),
+        firmware=" V3;beta=2 ",
+    )
     other_model = f.TerminalModelFactory(code="ingenico-ict250", name="iCT250")
     # and outages of every kind
     covering = [
         incident(f"m={me31.pk}", hours_ago=1),  # the merchant's model
         incident(f"m={me31.pk};f=V2.3.1", hours_ago=2),  # the merchant's model and firmware
-        incident(f"m={odd.model_id};f={detector._clean(odd.firmware)}", hours_ago=3),  # as the detector keys it
+        incident(
+            f"m={odd.model_id};f={detector._clean(odd.firmware)}", hours_ago=3
+        ),  # as the detector keys it
         incident("c=hardware", hours_ago=4),  # no place: everyone
         incident("r=A0", hours_ago=5),  # no place: everyone
         incident(f"c=network;d={xihu.pk}", hours_ago=6, status="monitoring"),  # the merchant's district
     ]
     held = incident(f"r=51;d={binjiang.pk}", hours_ago=7)  # elsewhere, but holding a ticket of theirs
     ticket = f.TicketFactory(merchant=world.merchant, created_at=timezone.now())
-    IncidentTicket.objects.create(incident=held, ticket=ticket, merchant=world.merchant,
-                                  ticket_created_at=ticket.created_at, linked_at=timezone.now())
+    IncidentTicket.objects.create(
+        incident=held,
+        ticket=ticket,
+        merchant=world.merchant,
+        ticket_created_at=ticket.created_at,
+        linked_at=timezone.now(),
+    )
     released = incident(f"r=55;d={binjiang.pk}", hours_ago=8)  # it let the merchant's ticket go
     let_go = f.TicketFactory(merchant=world.merchant, created_at=timezone.now())
-    IncidentTicket.objects.create(incident=released, ticket=let_go, merchant=world.merchant,
-                                  ticket_created_at=let_go.created_at, linked_at=timezone.now(),
-                                  released_at=timezone.now())
+    IncidentTicket.objects.create(
+        incident=released,
+        ticket=let_go,
+        merchant=world.merchant,
+        ticket_created_at=let_go.created_at,
+        linked_at=timezone.now(),
+        released_at=timezone.now(),
+    )
     for scope_key in (f"m={me31.pk};f=V2.4.0", f"m={other_model.pk}", f"r=96;d={binjiang.pk}"):
         incident(scope_key, hours_ago=1)  # another firmware, another model, another district
     incident(f"r=96;d={xihu.pk}", status="proposed")  # not confirmed yet
@@ -100,17 +124,30 @@ def test_the_notice_covers_the_merchants_terminals_places_and_held_tickets_and_n
 
 @pytest.mark.django_db
 def test_the_portal_home_shows_the_outage_with_its_latest_public_update(
-        world, merchant_client, django_assert_max_num_queries):
+    world, merchant_client, django_assert_max_num_queries
+):
     # given an outage in the merchant's district with an ETA, a public update and an internal note
     outage = incident(f"r=96;d={world.merchant.district_id}", hours_ago=30)
     outage.eta = timezone.now() + timedelta(hours=2)
     outage.save(update_fields=["eta"])
     now = timezone.now()
-    IncidentEvent.objects.create(incident=outage, kind="update", is_public=True, body="银联主机正在切换线路",
-                                 created_at=now - timedelta(minutes=5))
-    IncidentEvent.objects.create(incident=outage, kind="update", is_public=True, body="备用线路已接通，交易逐步恢复",
-                                 created_at=now - timedelta(minutes=1))
-    IncidentEvent.objects.create(incident=outage, kind="note", is_public=False, body="主机厂商在排查", created_at=now)
+    IncidentEvent.objects.create(
+        incident=outage,
+        kind="update",
+        is_public=True,
+        body="银联主机正在切换线路",
+        created_at=now - timedelta(minutes=5),
+    )
+    IncidentEvent.objects.create(
+        incident=outage,
+        kind="update",
+        is_public=True,
+        body="备用线路已接通，交易逐步恢复",
+        created_at=now - timedelta(minutes=1),
+    )
+    IncidentEvent.objects.create(
+        incident=outage, kind="note", is_public=False, body="主机厂商在排查", created_at=now
+    )
 
     # when the merchant opens the portal (the notice costs one query, as when there is none)
     with django_assert_max_num_queries(9):

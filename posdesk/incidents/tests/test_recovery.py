@@ -60,8 +60,11 @@ def killed_after_the_count(monkeypatch, tickets) -> None:
 
 
 def answers_to(tickets) -> list[int]:
-    return list(OutboxMessage.objects.filter(ticket_id__in=[t.pk for t in tickets], purpose="service_reply")
-                .values_list("ticket_id", flat=True))
+    return list(
+        OutboxMessage.objects.filter(
+            ticket_id__in=[t.pk for t in tickets], purpose="service_reply"
+        ).values_list("ticket_id", flat=True)
+    )
 
 
 @pytest.mark.django_db
@@ -78,8 +81,12 @@ def test_a_retried_job_links_the_tickets_its_killed_first_run_had_counted(world,
 
     # then they are linked to the incident and each reporter is told its status once
     assert linked == {t.pk: outage.pk for t in late}
-    assert IncidentTicket.objects.filter(incident=outage, ticket_id__in=[t.pk for t in late],
-                                         notified_at__isnull=False).count() == 3
+    assert (
+        IncidentTicket.objects.filter(
+            incident=outage, ticket_id__in=[t.pk for t in late], notified_at__isnull=False
+        ).count()
+        == 3
+    )
     assert sorted(answers_to(late)) == sorted(t.pk for t in late)
     # and a third delivery changes nothing
     with time_machine.travel(START + timedelta(minutes=1), tick=False):
@@ -95,21 +102,28 @@ def test_the_next_observation_of_any_ticket_links_what_a_killed_worker_left(worl
         killed_after_the_count(monkeypatch, late)
 
     # when, a few minutes later, the intake job observes an unrelated ticket
-    printer = tickets_at(merchants_in("binjiang", 1), [START + timedelta(minutes=4)], text="打印机不出纸",
-                         category=Category.HARDWARE)
+    printer = tickets_at(
+        merchants_in("binjiang", 1),
+        [START + timedelta(minutes=4)],
+        text="打印机不出纸",
+        category=Category.HARDWARE,
+    )
     with time_machine.travel(START + timedelta(minutes=4), tick=False):
         assert incidents_observe(signals=[signal_of(t, response_codes=()) for t in printer]) == {}
 
     # then the three are linked to the incident and answered, and the unrelated ticket is untouched
     assert set(IncidentTicket.objects.filter(incident=outage).values_list("ticket_id", flat=True)) >= {
-        t.pk for t in late}
+        t.pk for t in late
+    }
     assert sorted(answers_to(late)) == sorted(t.pk for t in late)
     assert not IncidentTicket.objects.filter(ticket_id=printer[0].pk).exists()
     assert not OutboxMessage.objects.filter(ticket_id=printer[0].pk).exists()
 
 
 @pytest.mark.django_db
-def test_the_hourly_upkeep_links_what_a_killed_worker_left_when_nothing_else_comes(world, outage, monkeypatch):
+def test_the_hourly_upkeep_links_what_a_killed_worker_left_when_nothing_else_comes(
+    world, outage, monkeypatch
+):
     # given the last reports of the outage counted by a worker that died; nothing is observed after
     late = tickets_at(merchants_in("xihu", 3), [START + timedelta(minutes=1)] * 3)
     with time_machine.travel(START + timedelta(minutes=1), tick=False):
@@ -126,7 +140,8 @@ def test_the_hourly_upkeep_links_what_a_killed_worker_left_when_nothing_else_com
 
 @pytest.mark.django_db
 def test_the_recovery_links_nothing_outside_an_active_scope_nor_what_a_dismissal_keeps_quiet(
-        world, settings, monkeypatch):
+    world, settings, monkeypatch
+):
     # given a proposal for 96 in Xihu that the supervisor dismissed (its scope stays quiet a while)
     settings.INCIDENT_AUTO_OPEN = []
     tickets = tickets_at(merchants_in("xihu", 25), [START + timedelta(seconds=i) for i in range(25)])
@@ -138,8 +153,12 @@ def test_the_recovery_links_nothing_outside_an_active_scope_nor_what_a_dismissal
     from tests import factories as f
 
     model = f.TerminalModelFactory()
-    firmware_reports = tickets_at(merchants_in("binjiang", 25), [START + timedelta(seconds=i) for i in range(25)],
-                                  text="开机就重启", category=Category.HARDWARE)
+    firmware_reports = tickets_at(
+        merchants_in("binjiang", 25),
+        [START + timedelta(seconds=i) for i in range(25)],
+        text="开机就重启",
+        category=Category.HARDWARE,
+    )
     firmware = {"response_codes": (), "terminal_model_id": model.pk, "firmware": "V2.3.1"}
     with time_machine.travel(START + timedelta(seconds=30), tick=False):
         incidents_observe(signals=[signal_of(t, **firmware) for t in firmware_reports])
@@ -148,19 +167,32 @@ def test_the_recovery_links_nothing_outside_an_active_scope_nor_what_a_dismissal
     # and, counted by a worker that died: a 96 from Xihu on that firmware (the quiet dismissal is
     # the more specific scope), a reboot on that firmware, and a printer fault
     xihu_96 = tickets_at(merchants_in("xihu", 1), [START + timedelta(minutes=2)])
-    reboot = tickets_at(merchants_in("gongshu", 1), [START + timedelta(minutes=2)], text="开机就重启",
-                        category=Category.HARDWARE)
-    printer = tickets_at(merchants_in("gongshu", 1), [START + timedelta(minutes=2)], text="打印机不出纸",
-                         category=Category.HARDWARE)
+    reboot = tickets_at(
+        merchants_in("gongshu", 1),
+        [START + timedelta(minutes=2)],
+        text="开机就重启",
+        category=Category.HARDWARE,
+    )
+    printer = tickets_at(
+        merchants_in("gongshu", 1),
+        [START + timedelta(minutes=2)],
+        text="打印机不出纸",
+        category=Category.HARDWARE,
+    )
     with time_machine.travel(START + timedelta(minutes=2), tick=False):
+
         def die(*args, **kwargs):
             raise WorkerKilled
 
         monkeypatch.setattr(services, "_active_incidents", die)
         with pytest.raises(WorkerKilled):
-            incidents_observe(signals=[signal_of(xihu_96[0], **{**firmware, "response_codes": ("96",)}),
-                                       signal_of(reboot[0], **firmware),
-                                       signal_of(printer[0], response_codes=())])
+            incidents_observe(
+                signals=[
+                    signal_of(xihu_96[0], **{**firmware, "response_codes": ("96",)}),
+                    signal_of(reboot[0], **firmware),
+                    signal_of(printer[0], response_codes=()),
+                ]
+            )
         monkeypatch.undo()
         monkeypatch.setattr(services, "_links_recover_due", [None])
 
@@ -185,6 +217,7 @@ def test_the_recovery_waits_for_an_observation_that_may_still_be_running(world, 
 
 @pytest.mark.django_db
 def test_the_recovery_costs_a_fixed_number_of_queries_when_nothing_is_missing(
-        world, outage, django_assert_max_num_queries):
+    world, outage, django_assert_max_num_queries
+):
     with django_assert_max_num_queries(2):  # the incidents, then the signals no incident holds
         assert incident_links_recover(now=START + timedelta(minutes=30)) == 0

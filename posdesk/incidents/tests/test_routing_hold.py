@@ -29,11 +29,19 @@ from posdesk.tickets.routing import (
 @pytest.fixture
 def desk(world):
     """The frontline team takes any ticket; both its agents are online with room for 50 each."""
-    team_skills_set(team=world.team, categories=[], terminal_models=[], districts=[], languages=[],
-                    strategy="least_loaded", actor=world.admin)
+    team_skills_set(
+        team=world.team,
+        categories=[],
+        terminal_models=[],
+        districts=[],
+        languages=[],
+        strategy="least_loaded",
+        actor=world.admin,
+    )
     for user in (world.agent, world.agent2):
-        AgentStatus.objects.update_or_create(user=user, defaults={"presence": "online", "capacity": 50,
-                                                                  "languages": ["zh-hans"]})
+        AgentStatus.objects.update_or_create(
+            user=user, defaults={"presence": "online", "capacity": 50, "languages": ["zh-hans"]}
+        )
     return world.team
 
 
@@ -75,7 +83,8 @@ def test_take_next_skips_the_tickets_an_incident_holds(world, held):
 
 @pytest.mark.django_db
 def test_an_incident_resolved_with_release_gives_its_tickets_to_the_agents(
-        world, held, django_capture_on_commit_callbacks):
+    world, held, django_capture_on_commit_callbacks
+):
     incident, outage, others = held
     tickets_route_new()
     assert assigned(outage) == set()
@@ -90,7 +99,8 @@ def test_an_incident_resolved_with_release_gives_its_tickets_to_the_agents(
 
 @pytest.mark.django_db
 def test_an_incident_resolved_with_resolve_closes_its_tickets_and_gives_nobody_work(
-        world, held, django_capture_on_commit_callbacks):
+    world, held, django_capture_on_commit_callbacks
+):
     incident, outage, _others = held
     with django_capture_on_commit_callbacks(execute=True):
         incident_resolve(incident=incident, actor=world.supervisor, resolution=Incident.Resolution.RESOLVE)
@@ -99,7 +109,9 @@ def test_an_incident_resolved_with_resolve_closes_its_tickets_and_gives_nobody_w
 
 
 @pytest.mark.django_db
-def test_a_dismissed_proposal_sends_its_tickets_to_the_queues(world, held, django_capture_on_commit_callbacks):
+def test_a_dismissed_proposal_sends_its_tickets_to_the_queues(
+    world, held, django_capture_on_commit_callbacks
+):
     incident, outage, _others = held
     Incident.objects.filter(pk=incident.pk).update(status=Incident.Status.PROPOSED)
     incident.refresh_from_db()
@@ -129,7 +141,8 @@ def test_a_resolved_incident_whose_settling_never_ran_is_settled_by_the_upkeep(w
 
 @pytest.mark.django_db
 def test_the_team_queue_with_held_tickets_still_costs_a_fixed_number_of_queries(
-        world, held, django_assert_max_num_queries):
+    world, held, django_assert_max_num_queries
+):
     incident, outage, others = held
     Ticket.objects.filter(pk__in=[*outage, *others]).update(team=world.team)
     with django_assert_max_num_queries(20):
