@@ -105,7 +105,7 @@ def main() -> None:
     grid = [
         ("model", ["svm", "logreg"]),
         ("c", [0.5, 1.0, 2.0]),  # times the current C (its scale differs between SVM and LogisticRegression)
-        ("words_weight", [1.0, 1.5, 2.0]),
+        ("words_weight", [0.7, 1.0, 1.5]),
         ("char_ngrams", [(1, 3), (1, 4), (2, 4)]),
         ("class_weight", [None, "balanced"]),
     ]
