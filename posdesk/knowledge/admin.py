@@ -56,8 +56,22 @@ class AdministratorsOnly:
 class ArticleForm(forms.ModelForm):
     class Meta:
         model = Article
-        fields = ["title", "slug", "summary", "category", "audience", "status", "terminal_models", "symptoms",
-                  "steps", "body", "response_codes", "known_fix", "self_service_answer", "review_due_on"]
+        fields = [
+            "title",
+            "slug",
+            "summary",
+            "category",
+            "audience",
+            "status",
+            "terminal_models",
+            "symptoms",
+            "steps",
+            "body",
+            "response_codes",
+            "known_fix",
+            "self_service_answer",
+            "review_due_on",
+        ]
         widgets = {"self_service_answer": forms.Textarea(attrs={"rows": 3, "maxlength": 300})}
 
     # the version the editor opened: a save over someone else's newer one is refused, not merged silently
@@ -74,7 +88,10 @@ class ArticleForm(forms.ModelForm):
     def article_data(self) -> ArticleData:
         data = self.cleaned_data
         return ArticleData(
-            **{name: data.get(name) or ("" if name not in ("known_fix",) else False) for name in VERSIONED_FIELDS},
+            **{
+                name: data.get(name) or ("" if name not in ("known_fix",) else False)
+                for name in VERSIONED_FIELDS
+            },
             slug=data.get("slug") or "",
             terminal_model_ids=[m.pk for m in data.get("terminal_models") or []],
             review_due_on=data.get("review_due_on"),
@@ -86,7 +103,9 @@ class ArticleForm(forms.ModelForm):
             try:
                 if self.instance.pk:
                     # row-locked for the rest of the admin's request transaction: the save sees the same version
-                    article_version_check(article_id=self.instance.pk, based_on_version=cleaned["based_on_version"])
+                    article_version_check(
+                        article_id=self.instance.pk, based_on_version=cleaned["based_on_version"]
+                    )
                 article_data_check(self.article_data())
             except ApplicationError as exc:
                 field = (exc.detail or {}).get("field") if isinstance(exc.detail, dict) else None
@@ -137,9 +156,16 @@ class ArticleAdmin(AdministratorsOnly, admin.ModelAdmin):
 
     def save_model(self, request: HttpRequest, obj: Article, form: ArticleForm, change: bool) -> None:
         data = form.article_data()
-        saved = (article_update(actor=request.user, article_id=obj.pk, data=data,
-                                based_on_version=form.cleaned_data["based_on_version"]) if change
-                 else article_create(actor=request.user, data=data))
+        saved = (
+            article_update(
+                actor=request.user,
+                article_id=obj.pk,
+                data=data,
+                based_on_version=form.cleaned_data["based_on_version"],
+            )
+            if change
+            else article_create(actor=request.user, data=data)
+        )
         obj.pk, obj.slug = saved.pk, saved.slug  # the admin's redirect and messages use these
 
     def save_related(self, request: HttpRequest, form: ArticleForm, formsets: Any, change: bool) -> None:
@@ -160,14 +186,26 @@ class ArticleAdmin(AdministratorsOnly, admin.ModelAdmin):
 def _preview(request: HttpRequest) -> HttpResponse:
     post = request.POST
     article = Article(
-        title=post.get("title", ""), summary=post.get("summary", ""), symptoms=post.get("symptoms", ""),
-        steps=post.get("steps", ""), body=post.get("body", ""), response_codes=post.get("response_codes", ""),
-        known_fix=post.get("known_fix") == "on", self_service_answer=post.get("self_service_answer", ""),
+        title=post.get("title", ""),
+        summary=post.get("summary", ""),
+        symptoms=post.get("symptoms", ""),
+        steps=post.get("steps", ""),
+        body=post.get("body", ""),
+        response_codes=post.get("response_codes", ""),
+        known_fix=post.get("known_fix") == "on",
+        self_service_answer=post.get("self_service_answer", ""),
     )
-    return render(request, "knowledge/admin_preview.html", {
-        "article": article, "symptoms": article.symptom_list, "codes": article.code_list,
-        "steps_html": render_markdown(article.steps), "body_html": render_markdown(article.body),
-    })
+    return render(
+        request,
+        "knowledge/admin_preview.html",
+        {
+            "article": article,
+            "symptoms": article.symptom_list,
+            "codes": article.code_list,
+            "steps_html": render_markdown(article.steps),
+            "body_html": render_markdown(article.body),
+        },
+    )
 
 
 @admin.register(ResponseCode)

@@ -33,8 +33,17 @@ from posdesk.terminals.models import TerminalModel
 
 CODE_RE = re.compile(r"^[0-9A-Z]{2}$")
 VERSIONED_FIELDS = (
-    "title", "summary", "category", "symptoms", "steps", "body", "response_codes", "audience", "status",
-    "known_fix", "self_service_answer",
+    "title",
+    "summary",
+    "category",
+    "symptoms",
+    "steps",
+    "body",
+    "response_codes",
+    "audience",
+    "status",
+    "known_fix",
+    "self_service_answer",
 )
 EDITOR_ROLES = {"supervisor", "admin"}
 RESERVED_SLUGS = {"report"}  # console/kb/report/ is a page, not an article
@@ -71,25 +80,37 @@ def _clean(data: ArticleData) -> ArticleData:
     if data.category not in Category.values:
         raise field_error("category", _("Unknown category."), code="invalid_category")
     if data.audience not in Audience.values:
-        raise field_error("audience", _("Unknown value: %(values)s") % {"values": data.audience},
-                          code="invalid_audience")
+        raise field_error(
+            "audience", _("Unknown value: %(values)s") % {"values": data.audience}, code="invalid_audience"
+        )
     if data.status not in ArticleStatus.values:
-        raise field_error("status", _("Unknown value: %(values)s") % {"values": data.status}, code="invalid_status")
+        raise field_error(
+            "status", _("Unknown value: %(values)s") % {"values": data.status}, code="invalid_status"
+        )
     codes = data.response_codes.upper().replace(",", " ").replace("，", " ").split()
     bad = [code for code in codes if not CODE_RE.match(code)]
     if bad:
-        raise field_error("response_codes", _("Not a response code: %(codes)s") % {"codes": ", ".join(bad)},
-                          code="invalid_response_code")
+        raise field_error(
+            "response_codes",
+            _("Not a response code: %(codes)s") % {"codes": ", ".join(bad)},
+            code="invalid_response_code",
+        )
     data.response_codes = " ".join(dict.fromkeys(codes))
     data.self_service_answer = " ".join(data.self_service_answer.split())
     if len(data.self_service_answer) > ANSWER_MAX_LENGTH:
         raise field_error("self_service_answer", _("At most 300 characters."), code="answer_too_long")
     if data.known_fix and not data.self_service_answer:
-        raise field_error("self_service_answer", _("A known fix needs its short self-service answer."),
-                          code="answer_required")
+        raise field_error(
+            "self_service_answer",
+            _("A known fix needs its short self-service answer."),
+            code="answer_required",
+        )
     if data.known_fix and data.audience != Audience.MERCHANT:
-        raise field_error("known_fix", _("Only a merchant-facing article can be sent to merchants as a known fix."),
-                          code="known_fix_internal")
+        raise field_error(
+            "known_fix",
+            _("Only a merchant-facing article can be sent to merchants as a known fix."),
+            code="known_fix_internal",
+        )
     data.slug = slugify(data.slug or "", allow_unicode=False)[:80]
     if data.slug in RESERVED_SLUGS:
         raise field_error("slug", _("This slug is taken."), code="slug_taken")
@@ -105,7 +126,9 @@ def article_data_check(data: ArticleData) -> ArticleData:
 
 def _check_editor(actor) -> None:  # noqa: ANN001
     if getattr(actor, "role", None) not in EDITOR_ROLES:
-        raise PermissionDenied(_("Only supervisors and admins edit articles."), code="article_edit_not_allowed")
+        raise PermissionDenied(
+            _("Only supervisors and admins edit articles."), code="article_edit_not_allowed"
+        )
 
 
 def _slug_for(data: ArticleData) -> str:
@@ -127,8 +150,10 @@ def _link_response_codes(article: Article) -> None:
         return
     for entry in ResponseCode.objects.filter(code__in=listed).select_related("article"):
         current = entry.article
-        claimed = current is not None and current.status == ArticleStatus.PUBLISHED and (
-            entry.code in current.code_list
+        claimed = (
+            current is not None
+            and current.status == ArticleStatus.PUBLISHED
+            and (entry.code in current.code_list)
         )
         if entry.article_id != article.pk and not claimed:
             entry.article = article
@@ -148,8 +173,9 @@ def article_create(*, actor, data: ArticleData) -> Article:  # noqa: ANN001
     data = _clean(data)
     models = _models(data.terminal_model_ids)
     values = {name: getattr(data, name) for name in VERSIONED_FIELDS}
-    article = Article(slug=_slug_for(data), review_due_on=data.review_due_on or _review_due(),
-                      updated_by=actor, **values)
+    article = Article(
+        slug=_slug_for(data), review_due_on=data.review_due_on or _review_due(), updated_by=actor, **values
+    )
     try:
         with transaction.atomic():
             article.save()
@@ -168,11 +194,15 @@ def _locked_at_version(article_id: int, based_on_version: int) -> Article:
         raise NotFound(_("No such article."), code="article_not_found")
     if article.version != based_on_version:
         raise Conflict(
-            _("Someone else saved this article while you were editing it (it is now version %(version)d; "
-              "you started from version %(based_on)d). Your changes were not saved: open the article again "
-              "and redo them.") % {"version": article.version, "based_on": based_on_version},
-            code="article_changed", detail={"field": "version", "version": article.version,
-                                            "based_on_version": based_on_version})
+            _(
+                "Someone else saved this article while you were editing it (it is now version %(version)d; "
+                "you started from version %(based_on)d). Your changes were not saved: open the article again "
+                "and redo them."
+            )
+            % {"version": article.version, "based_on": based_on_version},
+            code="article_changed",
+            detail={"field": "version", "version": article.version, "based_on_version": based_on_version},
+        )
     return article
 
 
@@ -198,13 +228,19 @@ def article_update(*, actor, article_id: int, data: ArticleData, based_on_versio
     if data.slug and data.slug != article.slug and Article.objects.filter(slug=data.slug).exists():
         raise field_error("slug", _("This slug is taken."), code="slug_taken")
     changed = [name for name in VERSIONED_FIELDS if before[name] != getattr(data, name)]
-    if not changed and new_models == old_models and (not data.slug or data.slug == article.slug) and (
-        data.review_due_on in (None, article.review_due_on)
+    if (
+        not changed
+        and new_models == old_models
+        and (not data.slug or data.slug == article.slug)
+        and (data.review_due_on in (None, article.review_due_on))
     ):
         return article  # nothing new: no empty version
     ArticleVersion.objects.create(
-        article=article, version=article.version, edited_by=article.updated_by,
-        saved_at=article.updated_at, **before,
+        article=article,
+        version=article.version,
+        edited_by=article.updated_by,
+        saved_at=article.updated_at,
+        **before,
     )
     for name in VERSIONED_FIELDS:
         setattr(article, name, getattr(data, name))
@@ -223,7 +259,10 @@ def article_update(*, actor, article_id: int, data: ArticleData, based_on_versio
     _link_response_codes(article)
     search.article_index([article])
     audit_record(
-        actor=actor, action=AuditEntry.Action.UPDATE, target=article, summary=f"v{article.version}",
+        actor=actor,
+        action=AuditEntry.Action.UPDATE,
+        target=article,
+        summary=f"v{article.version}",
         changes={name: [str(before[name])[:80], str(getattr(article, name))[:80]] for name in changed},
     )
     return article
@@ -245,12 +284,19 @@ def article_review_mark(*, actor, article_id: int) -> Article:  # noqa: ANN001
 
 def article_data_from(article: Article) -> ArticleData:
     values = {name: getattr(article, name) for name in VERSIONED_FIELDS}
-    return ArticleData(slug=article.slug, terminal_model_ids=list(article.terminal_models.values_list("pk", flat=True)),
-                       **values)
+    return ArticleData(
+        slug=article.slug,
+        terminal_model_ids=list(article.terminal_models.values_list("pk", flat=True)),
+        **values,
+    )
 
 
 def deflection_record(
-    *, kind: str, ticket_id: int | None = None, article_id: int | None = None, merchant_id: int | None = None,
+    *,
+    kind: str,
+    ticket_id: int | None = None,
+    article_id: int | None = None,
+    merchant_id: int | None = None,
 ) -> None:
     """Count a merchant helped without an agent: `portal_article` (found the answer while typing a
     report and did not send it) or `self_service` (a self-service answer solved a ticket; counted
@@ -258,13 +304,19 @@ def deflection_record(
     if kind not in Deflection.Kind.values:
         raise ValidationFailed(_("Unknown deflection kind."), code="invalid_deflection_kind")
     if kind == Deflection.Kind.SELF_SERVICE and ticket_id is None:
-        raise ValidationFailed(_("A self-service deflection names its ticket."), code="deflection_ticket_required")
-    row = Deflection(kind=kind, ticket_id=ticket_id, article_id=article_id, merchant_id=merchant_id,
-                     created_at=timezone.now())
+        raise ValidationFailed(
+            _("A self-service deflection names its ticket."), code="deflection_ticket_required"
+        )
+    row = Deflection(
+        kind=kind,
+        ticket_id=ticket_id,
+        article_id=article_id,
+        merchant_id=merchant_id,
+        created_at=timezone.now(),
+    )
     try:
         with transaction.atomic():
             row.save(force_insert=True)
     except IntegrityError:
         if kind != Deflection.Kind.SELF_SERVICE:
             raise  # only the once-per-ticket rule may refuse a row; anything else is a real error
-

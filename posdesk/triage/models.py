@@ -29,8 +29,12 @@ class TriageRecord(models.Model):
     entities = models.JSONField(_("entities"), default=dict, blank=True)
     suggested_article_ids = models.JSONField(_("suggested articles"), default=list, blank=True)
     possible_duplicate = models.ForeignKey(
-        "tickets.Ticket", verbose_name=_("possible duplicate of"), null=True, blank=True,
-        on_delete=models.SET_NULL, related_name="+",
+        "tickets.Ticket",
+        verbose_name=_("possible duplicate of"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
     )
     duplicate_score = models.FloatField(default=0.0)
     # what the pipeline changed on the ticket: {"category": [from, to], "merchant": id, "terminal": id}
@@ -46,8 +50,11 @@ class TriageRecord(models.Model):
         indexes = [
             models.Index(fields=["-triaged_at"], name="triage_record_at_idx"),
             # the sweep's read of records whose follow-ups are owed: a few rows, never the table
-            models.Index(fields=["triaged_at"], name="triage_followups_owed_idx",
-                         condition=models.Q(followups_done_at__isnull=True)),
+            models.Index(
+                fields=["triaged_at"],
+                name="triage_followups_owed_idx",
+                condition=models.Q(followups_done_at__isnull=True),
+            ),
         ]
 
     def __str__(self) -> str:
@@ -65,7 +72,9 @@ class TriageCorrection(models.Model):
     field = models.CharField(max_length=10, choices=Field.choices)
     from_value = models.CharField(max_length=20)
     to_value = models.CharField(max_length=20)
-    actor = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+")
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
+    )
     created_at = models.DateTimeField()
 
     class Meta:
@@ -93,7 +102,9 @@ class SelfServiceAnswer(models.Model):
         SOLVED = "solved", _("Solved")
         NOT_SOLVED = "not_solved", _("Not solved")
 
-    ticket = models.OneToOneField("tickets.Ticket", on_delete=models.CASCADE, related_name="self_service_answer")
+    ticket = models.OneToOneField(
+        "tickets.Ticket", on_delete=models.CASCADE, related_name="self_service_answer"
+    )
     merchant = models.ForeignKey("merchants.Merchant", on_delete=models.CASCADE, related_name="+")
     channel = models.CharField(max_length=10)
     source = models.CharField(max_length=20, choices=Source.choices)

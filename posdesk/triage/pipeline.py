@@ -78,9 +78,15 @@ class IntakeOutcome:
     recovered: list[int] = field(default_factory=list)  # follow-ups run again by the sweep
 
     def as_dict(self) -> dict[str, int]:
-        return {"triaged": len(self.triaged), "skipped": self.skipped, "identified": self.identified,
-                "duplicates": self.duplicates, "incident_linked": len(self.incident_linked),
-                "answered": len(self.answered), "recovered": len(self.recovered)}
+        return {
+            "triaged": len(self.triaged),
+            "skipped": self.skipped,
+            "identified": self.identified,
+            "duplicates": self.duplicates,
+            "incident_linked": len(self.incident_linked),
+            "answered": len(self.answered),
+            "recovered": len(self.recovered),
+        }
 
 
 def triage_actor() -> User:
@@ -93,7 +99,9 @@ def triage_actor() -> User:
         pass
     try:
         with transaction.atomic():
-            user = User(username=TRIAGE_ACTOR_USERNAME, role=Role.AGENT, is_active=False, display_name="自动分诊")
+            user = User(
+                username=TRIAGE_ACTOR_USERNAME, role=Role.AGENT, is_active=False, display_name="自动分诊"
+            )
             user.set_unusable_password()
             user.save()
             return user
@@ -125,7 +133,11 @@ def _identities(plans: list[_Plan]) -> None:
     mids = {mid for p in wanting for mid in p.result.entities.mid}
     sns = {sn for p in wanting for sn in p.result.entities.sn}
     tids = {tid for p in wanting for tid in p.result.entities.tid}
-    merchants = {m.mid: m for m in Merchant.objects.filter(mid__in=mids, status=Merchant.Status.ACTIVE)} if mids else {}
+    merchants = (
+        {m.mid: m for m in Merchant.objects.filter(mid__in=mids, status=Merchant.Status.ACTIVE)}
+        if mids
+        else {}
+    )
     terminals_by_sn: dict[str, list[Terminal]] = defaultdict(list)
     terminals_by_tid: dict[str, list[Terminal]] = defaultdict(list)
     if sns or tids:
@@ -144,7 +156,9 @@ def _identities(plans: list[_Plan]) -> None:
                 named[found[0].pk] = found[0]
         merchant = None
         if plan.ticket.merchant_id is None:
-            proven = {merchants[mid].pk: merchants[mid] for mid in plan.result.entities.mid if mid in merchants}
+            proven = {
+                merchants[mid].pk: merchants[mid] for mid in plan.result.entities.mid if mid in merchants
+            }
             proven.update({t.merchant_id: t.merchant for t in named.values() if t.merchant_id is not None})
             if len(proven) == 1:
                 merchant = next(iter(proven.values()))
@@ -171,24 +185,39 @@ def _duplicates(plans: list[_Plan]) -> None:
         return
     since = timezone.now() - timedelta(days=settings.TRIAGE_DUPLICATE_DAYS)
     until = max(plan.ticket.created_at for merchant_plans in by_merchant.values() for plan in merchant_plans)
-    newest_first = Window(RowNumber(), partition_by=[F("merchant_id")],
-                          order_by=[F("created_at").desc(), F("pk").desc()])
-    rows = (Ticket.objects.filter(merchant_id__in=list(by_merchant), status__in=sorted(OPEN_STATUSES),
-                                  created_at__gte=since, created_at__lte=until, merged_into__isnull=True)
-            .annotate(newest=newest_first).filter(newest__lte=DUPLICATE_CANDIDATES)
-            .values_list("pk", "merchant_id", "terminal_id", "description", "created_at"))
+    newest_first = Window(
+        RowNumber(), partition_by=[F("merchant_id")], order_by=[F("created_at").desc(), F("pk").desc()]
+    )
+    rows = (
+        Ticket.objects.filter(
+            merchant_id__in=list(by_merchant),
+            status__in=sorted(OPEN_STATUSES),
+            created_at__gte=since,
+            created_at__lte=until,
+            merged_into__isnull=True,
+        )
+        .annotate(newest=newest_first)
+        .filter(newest__lte=DUPLICATE_CANDIDATES)
+        .values_list("pk", "merchant_id", "terminal_id", "description", "created_at")
+    )
     candidates: dict[int, list[tuple[duplicates.Candidate, datetime]]] = defaultdict(list)
-    for pk, merchant_id, terminal_id, description, created_at in sorted(rows, key=lambda row: (row[4], row[0])):
+    for pk, merchant_id, terminal_id, description, created_at in sorted(
+        rows, key=lambda row: (row[4], row[0])
+    ):
         # oldest first: on a tie `best_duplicate` keeps the first, and the oldest is the original
-        candidate = duplicates.Candidate(ticket_id=pk, terminal_id=terminal_id,
-                                         words=duplicates.text_words(description))
+        candidate = duplicates.Candidate(
+            ticket_id=pk, terminal_id=terminal_id, words=duplicates.text_words(description)
+        )
         candidates[merchant_id].append((candidate, created_at))
     for merchant_id, merchant_plans in by_merchant.items():
         for plan in merchant_plans:
             # only an earlier ticket is the original; a ticket of this same batch that came first is one too
-            earlier = [c for c, created_at in candidates.get(merchant_id, [])
-                       if c.ticket_id != plan.ticket.pk
-                       and (created_at, c.ticket_id) < (plan.ticket.created_at, plan.ticket.pk)]
+            earlier = [
+                c
+                for c, created_at in candidates.get(merchant_id, [])
+                if c.ticket_id != plan.ticket.pk
+                and (created_at, c.ticket_id) < (plan.ticket.created_at, plan.ticket.pk)
+            ]
             if not earlier:
                 continue
             terminal_id = plan.ticket.terminal_id or (plan.terminal.pk if plan.terminal else None)
@@ -196,12 +225,18 @@ def _duplicates(plans: list[_Plan]) -> None:
             plan.duplicate = duplicates.best_duplicate(words, terminal_id, earlier)
 
 
-def _articles_for(ticket: Ticket, *, category: str, response_codes: Sequence[str],
-                  terminal: Terminal | None) -> list:
+def _articles_for(
+    ticket: Ticket, *, category: str, response_codes: Sequence[str], terminal: Terminal | None
+) -> list:
     try:
         return article_suggest(
-            text=ticket.description, category=category, terminal_model_id=terminal.model_id if terminal else None,
-            response_codes=tuple(response_codes), audience="internal", limit=3)
+            text=ticket.description,
+            category=category,
+            terminal_model_id=terminal.model_id if terminal else None,
+            response_codes=tuple(response_codes),
+            audience="internal",
+            limit=3,
+        )
     except Exception:  # suggestions help; they must never stop a ticket's triage
         logger.exception("article suggestions failed", extra={"ticket_id": ticket.pk})
         return []
@@ -209,9 +244,12 @@ def _articles_for(ticket: Ticket, *, category: str, response_codes: Sequence[str
 
 def _suggestions(plans: list[_Plan]) -> None:
     for plan in plans:
-        plan.articles = _articles_for(plan.ticket, category=plan.result.category,
-                                      response_codes=plan.result.entities.response_code,
-                                      terminal=plan.ticket.terminal or plan.terminal)
+        plan.articles = _articles_for(
+            plan.ticket,
+            category=plan.result.category,
+            response_codes=plan.result.entities.response_code,
+            terminal=plan.ticket.terminal or plan.terminal,
+        )
 
 
 # --- writing one ticket -------------------------------------------------------------------------
@@ -220,8 +258,11 @@ def _suggestions(plans: list[_Plan]) -> None:
 def _human_set_fields(ticket_ids: Sequence[int], actor: User) -> dict[int, set[str]]:
     """Fields someone already chose on these tickets (a classification before triage ran)."""
     chosen: dict[int, set[str]] = defaultdict(set)
-    events = (TicketEvent.objects.filter(ticket_id__in=list(ticket_ids), kind=TicketEvent.Kind.FIELDS_CHANGED)
-              .exclude(actor=actor).values_list("ticket_id", "data"))
+    events = (
+        TicketEvent.objects.filter(ticket_id__in=list(ticket_ids), kind=TicketEvent.Kind.FIELDS_CHANGED)
+        .exclude(actor=actor)
+        .values_list("ticket_id", "data")
+    )
     for ticket_id, data in events:
         chosen[ticket_id].update((data or {}).get("changes", {}).keys())
     return chosen
@@ -238,22 +279,35 @@ def _write(plan: _Plan, *, actor: User, human_fields: set[str]) -> TriageRecord 
             return None
         applied: dict = {}
         if (plan.merchant is not None or plan.terminal is not None) and ticket_identify(
-                ticket=ticket, actor=actor, merchant=plan.merchant, terminal=plan.terminal,
-                reason="triage: identifiers in the text") is not None:
+            ticket=ticket,
+            actor=actor,
+            merchant=plan.merchant,
+            terminal=plan.terminal,
+            reason="triage: identifiers in the text",
+        ) is not None:
             # ticket_identify fills only what was empty, and only with a terminal of the ticket's merchant
             if ticket.merchant_id is None and plan.merchant is not None:
                 ticket.merchant_id, ticket.district_id = plan.merchant.pk, plan.merchant.district_id
-            if (ticket.terminal_id is None and plan.terminal is not None
-                    and plan.terminal.merchant_id == ticket.merchant_id):
+            if (
+                ticket.terminal_id is None
+                and plan.terminal is not None
+                and plan.terminal.merchant_id == ticket.merchant_id
+            ):
                 ticket.terminal_id = plan.terminal.pk
             applied["identified"] = {"merchant": ticket.merchant_id, "terminal": ticket.terminal_id}
             if plan.merchant is not None:  # a merchant named in the text is not a proven sender (no answer)
                 applied["identified"]["merchant_from_text"] = True
         # only fields still at the intake defaults that no person has chosen: triage never overrides a person
-        category = plan.result.category if (
-            ticket.category == Category.CONSULTATION and "category" not in human_fields) else None
-        priority = plan.result.priority if (
-            ticket.priority == Priority.P3 and "priority" not in human_fields) else None
+        category = (
+            plan.result.category
+            if (ticket.category == Category.CONSULTATION and "category" not in human_fields)
+            else None
+        )
+        priority = (
+            plan.result.priority
+            if (ticket.priority == Priority.P3 and "priority" not in human_fields)
+            else None
+        )
         if ticket.status not in OPEN_STATUSES:
             category = priority = None  # a closed ticket's fields are history
         if category or priority or ticket.status == Status.NEW:
@@ -266,14 +320,19 @@ def _write(plan: _Plan, *, actor: User, human_fields: set[str]) -> TriageRecord 
                 ticket.priority = changes.get("priority", [None, ticket.priority])[1]
                 ticket.status = event.to_status or ticket.status
         record = TriageRecord.objects.create(
-            ticket=ticket, category=plan.result.category, priority=plan.result.priority,
-            category_confidence=plan.result.confidence, priority_confidence=plan.result.priority_confidence,
+            ticket=ticket,
+            category=plan.result.category,
+            priority=plan.result.priority,
+            category_confidence=plan.result.confidence,
+            priority_confidence=plan.result.priority_confidence,
             confidence=min(plan.result.confidence, plan.result.priority_confidence or plan.result.confidence),
             entities=plan.result.entities.as_dict(),
             suggested_article_ids=[a.article_id for a in plan.articles],
             possible_duplicate_id=plan.duplicate[0] if plan.duplicate else None,
             duplicate_score=round(plan.duplicate[1], 3) if plan.duplicate else 0.0,
-            applied=applied, model_version=plan.result.model_version, triaged_at=timezone.now(),
+            applied=applied,
+            model_version=plan.result.model_version,
+            triaged_at=timezone.now(),
         )
     plan.ticket = ticket
     return record
@@ -292,30 +351,46 @@ class _Followup:
     confidence: float  # of the category
     response_codes: tuple[str, ...]
     merchant_from_text: bool  # the merchant was linked from words in the text, not from the sender
-    articles: list | None = None  # K's ArticleSuggestion, best first; None: not known yet (suggested on demand)
+    articles: list | None = (
+        None  # K's ArticleSuggestion, best first; None: not known yet (suggested on demand)
+    )
 
     @classmethod
     def of_plan(cls, plan: _Plan) -> _Followup:
-        return cls(ticket=plan.ticket, category=plan.result.category, confidence=plan.result.confidence,
-                   response_codes=tuple(plan.result.entities.response_code),
-                   merchant_from_text=plan.merchant is not None, articles=plan.articles)
+        return cls(
+            ticket=plan.ticket,
+            category=plan.result.category,
+            confidence=plan.result.confidence,
+            response_codes=tuple(plan.result.entities.response_code),
+            merchant_from_text=plan.merchant is not None,
+            articles=plan.articles,
+        )
 
     @classmethod
     def of_record(cls, record: TriageRecord) -> _Followup:
-        return cls(ticket=record.ticket, category=record.category, confidence=record.category_confidence,
-                   response_codes=tuple((record.entities or {}).get("response_code") or ()),
-                   merchant_from_text=bool((record.applied.get("identified") or {}).get("merchant_from_text")))
+        return cls(
+            ticket=record.ticket,
+            category=record.category,
+            confidence=record.category_confidence,
+            response_codes=tuple((record.entities or {}).get("response_code") or ()),
+            merchant_from_text=bool((record.applied.get("identified") or {}).get("merchant_from_text")),
+        )
 
 
 def _signal(followup: _Followup) -> TicketSignal:
     ticket = followup.ticket
     terminal = ticket.terminal if ticket.terminal_id else None
     return TicketSignal(
-        ticket_id=ticket.pk, merchant_id=ticket.merchant_id, created_at=ticket.created_at,
-        category=ticket.category, priority=ticket.priority, district_id=ticket.district_id,
+        ticket_id=ticket.pk,
+        merchant_id=ticket.merchant_id,
+        created_at=ticket.created_at,
+        category=ticket.category,
+        priority=ticket.priority,
+        district_id=ticket.district_id,
         terminal_model_id=terminal.model_id if terminal else None,
         firmware=(terminal.firmware or "") if terminal else "",
-        response_codes=followup.response_codes, text=ticket.description,
+        response_codes=followup.response_codes,
+        text=ticket.description,
     )
 
 
@@ -325,12 +400,20 @@ def _known_fix(followup: _Followup) -> tuple[str, str, str, int | None] | None:
     for code in followup.response_codes:
         info = response_code_lookup(code)
         if info is not None and info.remedy and not info.terminal_fault:
-            return (SelfServiceAnswer.Source.RESPONSE_CODE, response_code_answer(info.code, info.meaning, info.remedy),
-                    info.code, info.article_id)
+            return (
+                SelfServiceAnswer.Source.RESPONSE_CODE,
+                response_code_answer(info.code, info.meaning, info.remedy),
+                info.code,
+                info.article_id,
+            )
     if followup.articles is None:
         ticket = followup.ticket
-        followup.articles = _articles_for(ticket, category=followup.category, response_codes=followup.response_codes,
-                                          terminal=ticket.terminal if ticket.terminal_id else None)
+        followup.articles = _articles_for(
+            ticket,
+            category=followup.category,
+            response_codes=followup.response_codes,
+            terminal=ticket.terminal if ticket.terminal_id else None,
+        )
     for article in followup.articles:
         # `answer` is set only on published merchant-facing known fixes, whatever the audience asked
         if article.answer and article.score >= ARTICLE_ANSWER_MIN_SCORE:
@@ -342,29 +425,41 @@ def _answer(followup: _Followup) -> bool:
     """Send a self-service answer when triage is sure, the fix is known, the ticket is not P1 (a
     merchant who cannot take payments gets a person) and came on a channel they can answer on."""
     ticket = followup.ticket
-    if (ticket.merchant_id is None or ticket.channel not in SELF_SERVICE_CHANNELS or ticket.priority == Priority.P1
-            or followup.confidence < settings.TRIAGE_SELF_SERVICE_CONFIDENCE or followup.merchant_from_text):
+    if (
+        ticket.merchant_id is None
+        or ticket.channel not in SELF_SERVICE_CHANNELS
+        or ticket.priority == Priority.P1
+        or followup.confidence < settings.TRIAGE_SELF_SERVICE_CONFIDENCE
+        or followup.merchant_from_text
+    ):
         # merchant_from_text: linked from words in the text, not from the sender — answer only a proven sender
         return False
     fix = _known_fix(followup)
     if fix is None:
         return False
     source, answer, code, article_id = fix
-    return self_service_offer(ticket_id=ticket.pk, source=source, answer=answer, response_code=code,
-                              article_id=article_id) is not None
+    return (
+        self_service_offer(
+            ticket_id=ticket.pk, source=source, answer=answer, response_code=code, article_id=article_id
+        )
+        is not None
+    )
 
 
 def _told_of_an_incident(ticket_ids: Sequence[int]) -> set[int]:
     """Tickets linked to a confirmed incident (by this run or an earlier one): their reporters get
     the incident's status, never a second, self-service answer."""
-    return set(IncidentTicket.objects.filter(ticket_id__in=list(ticket_ids))
-               .exclude(incident__status__in=[Incident.Status.PROPOSED, Incident.Status.DISMISSED])
-               .values_list("ticket_id", flat=True))
+    return set(
+        IncidentTicket.objects.filter(ticket_id__in=list(ticket_ids))
+        .exclude(incident__status__in=[Incident.Status.PROPOSED, Incident.Status.DISMISSED])
+        .values_list("ticket_id", flat=True)
+    )
 
 
 def _followups_done(ticket_ids: Sequence[int]) -> None:
     TriageRecord.objects.filter(ticket_id__in=list(ticket_ids), followups_done_at__isnull=True).update(
-        followups_done_at=timezone.now())
+        followups_done_at=timezone.now()
+    )
 
 
 def _followups_run(followups: list[_Followup], *, outcome: IntakeOutcome) -> None:
@@ -374,8 +469,12 @@ def _followups_run(followups: list[_Followup], *, outcome: IntakeOutcome) -> Non
     worker died, a step raised — is simply run again by the sweep from the records left not done."""
     ids = [f.ticket.pk for f in followups]
     ticket_search_index(ids)
-    terminals = {t.pk: t for t in Terminal.objects.filter(
-        pk__in={f.ticket.terminal_id for f in followups if f.ticket.terminal_id})}
+    terminals = {
+        t.pk: t
+        for t in Terminal.objects.filter(
+            pk__in={f.ticket.terminal_id for f in followups if f.ticket.terminal_id}
+        )
+    }
     for followup in followups:
         if followup.ticket.terminal_id:
             followup.ticket.terminal = terminals.get(followup.ticket.terminal_id)
@@ -399,7 +498,7 @@ def tickets_triage(*, ticket_ids: Sequence[int]) -> IntakeOutcome:
     ids = sorted(set(ticket_ids))
     actor = triage_actor()
     for start in range(0, len(ids), BATCH):
-        _triage_batch(ids[start:start + BATCH], actor=actor, outcome=outcome)
+        _triage_batch(ids[start : start + BATCH], actor=actor, outcome=outcome)
     if outcome.triaged:
         routing_kick()  # last: routing sees the triaged category (coalesced, its own job)
     logger.info("intake pipeline ran", extra=outcome.as_dict())
@@ -407,8 +506,11 @@ def tickets_triage(*, ticket_ids: Sequence[int]) -> IntakeOutcome:
 
 
 def _triage_batch(ids: Sequence[int], *, actor: User, outcome: IntakeOutcome) -> None:
-    tickets = list(Ticket.objects.filter(pk__in=ids, triage_record__isnull=True)
-                   .select_related("terminal").order_by("pk"))
+    tickets = list(
+        Ticket.objects.filter(pk__in=ids, triage_record__isnull=True)
+        .select_related("terminal")
+        .order_by("pk")
+    )
     outcome.skipped += len(ids) - len(tickets)
     if not tickets:
         return
@@ -440,8 +542,11 @@ def tickets_triage_new(*, within: timedelta = timedelta(days=1), limit: int = 50
     """The job every new ticket's commit starts (coalesced): tickets still `new` without a triage
     record — read from the status index, so the cost is the untriaged tickets, not the table."""
     since = timezone.now() - within
-    ids = list(Ticket.objects.filter(status=Status.NEW, created_at__gte=since, triage_record__isnull=True)
-               .order_by("pk").values_list("pk", flat=True)[:limit])
+    ids = list(
+        Ticket.objects.filter(status=Status.NEW, created_at__gte=since, triage_record__isnull=True)
+        .order_by("pk")
+        .values_list("pk", flat=True)[:limit]
+    )
     return tickets_triage(ticket_ids=ids) if ids else IntakeOutcome()
 
 
@@ -450,8 +555,11 @@ def tickets_triage_sweep(*, within: timedelta = timedelta(hours=1), limit: int =
     that never ran, a worker that died, a ticket an agent moved on before triage ran), then the
     follow-ups still owed on records of the last hour (`tickets_followups_owed`)."""
     since = timezone.now() - within
-    ids = list(Ticket.objects.filter(created_at__gte=since, triage_record__isnull=True)
-               .order_by("pk").values_list("pk", flat=True)[:limit])
+    ids = list(
+        Ticket.objects.filter(created_at__gte=since, triage_record__isnull=True)
+        .order_by("pk")
+        .values_list("pk", flat=True)[:limit]
+    )
     outcome = tickets_triage(ticket_ids=ids) if ids else IntakeOutcome()
     owed = tickets_followups_owed(within=within, limit=limit)
     outcome.recovered = owed.recovered
@@ -467,12 +575,16 @@ def tickets_followups_owed(*, within: timedelta = timedelta(hours=1), limit: int
     only wasted. Older than `within`, a late self-service answer would confuse more than help: the
     records stay not done (and are counted in the log)."""
     now = timezone.now()
-    records = list(TriageRecord.objects.filter(followups_done_at__isnull=True, triaged_at__gte=now - within,
-                                               triaged_at__lt=now - FOLLOWUP_GRACE)
-                   .select_related("ticket").order_by("triaged_at", "pk")[:limit])
+    records = list(
+        TriageRecord.objects.filter(
+            followups_done_at__isnull=True, triaged_at__gte=now - within, triaged_at__lt=now - FOLLOWUP_GRACE
+        )
+        .select_related("ticket")
+        .order_by("triaged_at", "pk")[:limit]
+    )
     outcome = IntakeOutcome()
     for start in range(0, len(records), BATCH):
-        followups = [_Followup.of_record(r) for r in records[start:start + BATCH]]
+        followups = [_Followup.of_record(r) for r in records[start : start + BATCH]]
         _followups_run(followups, outcome=outcome)
         outcome.recovered += [f.ticket.pk for f in followups]
     if outcome.recovered:

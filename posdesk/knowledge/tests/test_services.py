@@ -28,8 +28,14 @@ pytestmark = pytest.mark.django_db
 
 def _data(**overrides) -> ArticleData:
     values = dict(
-        title="签到失败", category="software", symptoms="签到失败\n开机签不上", steps="1. 重新签到",
-        status="published", response_codes="a0 99", known_fix=True, self_service_answer="请在主菜单重新签到。",
+        title="签到失败",
+        category="software",
+        symptoms="签到失败\n开机签不上",
+        steps="1. 重新签到",
+        status="published",
+        response_codes="a0 99",
+        known_fix=True,
+        self_service_answer="请在主菜单重新签到。",
     )
     values.update(overrides)
     return ArticleData(**values)
@@ -61,8 +67,12 @@ def test_a_code_claimed_by_a_published_article_stays_with_it(world) -> None:
 
 def test_archiving_an_article_releases_its_codes(world) -> None:
     article = article_create(actor=world.admin, data=_data())
-    article_update(actor=world.admin, article_id=article.pk, data=_data(status="archived", slug=article.slug),
-                   based_on_version=1)
+    article_update(
+        actor=world.admin,
+        article_id=article.pk,
+        data=_data(status="archived", slug=article.slug),
+        based_on_version=1,
+    )
     assert response_code_lookup("A0").article_id is None
 
 
@@ -70,10 +80,18 @@ def test_every_save_keeps_the_previous_version(world) -> None:
     # given an article at version 1
     article = article_create(actor=world.supervisor, data=_data())
     # when it is edited twice
-    article_update(actor=world.admin, article_id=article.pk, data=_data(title="签到失败怎么办", slug=article.slug),
-                   based_on_version=1)
-    article = article_update(actor=world.admin, article_id=article.pk, based_on_version=2,
-                             data=_data(title="签到失败怎么办", steps="1. 重启\n2. 签到", slug=article.slug))
+    article_update(
+        actor=world.admin,
+        article_id=article.pk,
+        data=_data(title="签到失败怎么办", slug=article.slug),
+        based_on_version=1,
+    )
+    article = article_update(
+        actor=world.admin,
+        article_id=article.pk,
+        based_on_version=2,
+        data=_data(title="签到失败怎么办", steps="1. 重启\n2. 签到", slug=article.slug),
+    )
     # then it is at version 3 and the history holds versions 1 and 2 as they were
     assert article.version == 3
     history = list(ArticleVersion.objects.filter(article=article).order_by("version"))
@@ -83,15 +101,27 @@ def test_every_save_keeps_the_previous_version(world) -> None:
 
 def test_saving_without_a_change_writes_no_version(world) -> None:
     article = article_create(actor=world.admin, data=_data())
-    article_update(actor=world.admin, article_id=article.pk, data=_data(slug=article.slug), based_on_version=1)
+    article_update(
+        actor=world.admin, article_id=article.pk, data=_data(slug=article.slug), based_on_version=1
+    )
     assert Article.objects.get(pk=article.pk).version == 1 and not ArticleVersion.objects.exists()
 
 
 def test_an_edit_is_found_by_its_new_words_and_not_its_old_ones(world) -> None:
     article = article_create(actor=world.admin, data=_data())
-    article_update(actor=world.admin, article_id=article.pk, based_on_version=1,
-                   data=_data(title="押金退还", symptoms="押金怎么退", steps="1. 达标后自动退还", category="fees",
-                              response_codes="", slug=article.slug))
+    article_update(
+        actor=world.admin,
+        article_id=article.pk,
+        based_on_version=1,
+        data=_data(
+            title="押金退还",
+            symptoms="押金怎么退",
+            steps="1. 达标后自动退还",
+            category="fees",
+            response_codes="",
+            slug=article.slug,
+        ),
+    )
     assert [s.slug for s in article_suggest(text="押金怎么退")] == [article.slug]
     assert article_suggest(text="签到失败") == []
 
@@ -122,7 +152,9 @@ def test_only_supervisors_and_admins_edit_articles(world, role) -> None:
 
 
 def test_overdue_reviews_are_listed_until_the_article_is_reviewed(world) -> None:
-    article = article_create(actor=world.admin, data=_data(review_due_on=timezone.localdate() - timedelta(days=1)))
+    article = article_create(
+        actor=world.admin, data=_data(review_due_on=timezone.localdate() - timedelta(days=1))
+    )
     fresh = article_create(actor=world.admin, data=_data(title="新文章", slug="fresh", response_codes=""))
     assert list(articles_due_for_review()) == [article]
     article_review_mark(actor=world.supervisor, article_id=article.pk)
@@ -132,8 +164,12 @@ def test_overdue_reviews_are_listed_until_the_article_is_reviewed(world) -> None
 
 def test_the_self_service_answer_comes_only_with_published_merchant_known_fixes(world) -> None:
     fix = article_create(actor=world.admin, data=_data())
-    article_create(actor=world.admin, data=_data(title="签到失败原因分析", slug="why", known_fix=False,
-                                                 self_service_answer="", response_codes=""))
+    article_create(
+        actor=world.admin,
+        data=_data(
+            title="签到失败原因分析", slug="why", known_fix=False, self_service_answer="", response_codes=""
+        ),
+    )
     suggestions = {s.slug: s for s in article_suggest(text="签到失败")}
     assert suggestions[fix.slug].answer == "请在主菜单重新签到。"
     assert suggestions["why"].answer == ""
@@ -142,8 +178,12 @@ def test_the_self_service_answer_comes_only_with_published_merchant_known_fixes(
 
 def test_response_codes_bring_their_article_first(world) -> None:
     fix = article_create(actor=world.admin, data=_data())
-    article_create(actor=world.admin, data=_data(title="交易失败怎么办", slug="generic", response_codes="",
-                                                 known_fix=False, self_service_answer=""))
+    article_create(
+        actor=world.admin,
+        data=_data(
+            title="交易失败怎么办", slug="generic", response_codes="", known_fix=False, self_service_answer=""
+        ),
+    )
     top = article_suggest(text="交易失败", response_codes=["a0"])
     assert top[0].article_id == fix.pk and top[0].score == 1.0
 

@@ -43,10 +43,13 @@ def test_a_ticket_opened_on_any_channel_is_triaged_after_its_commit(
     # given a merchant reporting a printer fault on this channel
     with django_capture_on_commit_callbacks(execute=True):
         if channel == "api":
-            ticket = ticket_open(actor=world.agent, merchant=world.merchant, text="打印机不出纸了", channel="api")
+            ticket = ticket_open(
+                actor=world.agent, merchant=world.merchant, text="打印机不出纸了", channel="api"
+            )
         elif channel == "portal":
-            ticket = ticket_open(actor=world.merchant_user, merchant=world.merchant, text="打印机不出纸了",
-                                 channel="portal")
+            ticket = ticket_open(
+                actor=world.merchant_user, merchant=world.merchant, text="打印机不出纸了", channel="portal"
+            )
         else:
             ticket = ticket_open_from_channel(channel=channel, text="打印机不出纸了", merchant=world.merchant)
 
@@ -77,7 +80,9 @@ def test_triage_runs_after_routing_would_have_and_routing_sees_the_triaged_categ
 
     # when a printer fault comes in (it opens as consultation until triage)
     with django_capture_on_commit_callbacks(execute=True):
-        ticket = ticket_open(actor=world.merchant_user, merchant=world.merchant, text="打印机不出纸了", channel="portal")
+        ticket = ticket_open(
+            actor=world.merchant_user, merchant=world.merchant, text="打印机不出纸了", channel="portal"
+        )
 
     # then routing ran after triage and gave it to the hardware team
     ticket.refresh_from_db()
@@ -85,7 +90,9 @@ def test_triage_runs_after_routing_would_have_and_routing_sees_the_triaged_categ
     assert ticket.team_id == hardware.pk and ticket.assignee_id == world.agent2.pk
 
 
-def test_a_p1_message_is_raised_to_p1_and_its_deadlines_follow(world: Any, monday: None, open_ticket: Any) -> None:
+def test_a_p1_message_is_raised_to_p1_and_its_deadlines_follow(
+    world: Any, monday: None, open_ticket: Any
+) -> None:
     ticket = open_ticket(text="机器黑屏了，完全收不了款，着急！", channel="api")
     due_before = ticket.resolution_due_at
 
@@ -93,10 +100,16 @@ def test_a_p1_message_is_raised_to_p1_and_its_deadlines_follow(world: Any, monda
 
     ticket.refresh_from_db()
     assert ticket.priority == Priority.P1
-    assert ticket.resolution_due_at is not None and due_before is not None and ticket.resolution_due_at < due_before
+    assert (
+        ticket.resolution_due_at is not None
+        and due_before is not None
+        and ticket.resolution_due_at < due_before
+    )
 
 
-def test_a_ticket_is_triaged_once_however_often_the_pipeline_runs(world: Any, monday: None, open_ticket: Any) -> None:
+def test_a_ticket_is_triaged_once_however_often_the_pipeline_runs(
+    world: Any, monday: None, open_ticket: Any
+) -> None:
     ticket = open_ticket(text="打印机不出纸了", channel="api")
 
     first = tickets_triage(ticket_ids=[ticket.pk])
@@ -133,7 +146,9 @@ def test_a_field_a_person_already_chose_is_not_overridden(world: Any, monday: No
     # given a ticket the agent opened as a network problem, and one whose priority an agent set before triage ran
     chosen_at_open = open_ticket(text="打印机不出纸了", channel="api", category=Category.NETWORK)
     chosen_later = open_ticket(text="打印机不出纸了", channel="api")
-    ticket_classify(ticket=chosen_later, actor=world.agent, priority=Priority.P3)  # no change: P3 is the default
+    ticket_classify(
+        ticket=chosen_later, actor=world.agent, priority=Priority.P3
+    )  # no change: P3 is the default
     ticket_classify(ticket=chosen_later, actor=world.agent, priority=Priority.P4)
 
     tickets_triage(ticket_ids=[chosen_at_open.pk, chosen_later.pk])
@@ -146,8 +161,12 @@ def test_a_field_a_person_already_chose_is_not_overridden(world: Any, monday: No
     assert chosen_later.priority == Priority.P4 and chosen_later.category == Category.HARDWARE
 
 
-def test_an_unidentified_email_that_names_its_mid_is_linked_to_that_merchant(world: Any, monday: None) -> None:
-    ticket = ticket_open_from_channel(channel="email", text=f"商户号 {world.merchant.mid}，签到失败", merchant=None)
+def test_an_unidentified_email_that_names_its_mid_is_linked_to_that_merchant(
+    world: Any, monday: None
+) -> None:
+    ticket = ticket_open_from_channel(
+        channel="email", text=f"商户号 {world.merchant.mid}，签到失败", merchant=None
+    )
 
     outcome = tickets_triage(ticket_ids=[ticket.pk])
 
@@ -158,8 +177,12 @@ def test_an_unidentified_email_that_names_its_mid_is_linked_to_that_merchant(wor
 
 
 def test_a_wechat_text_with_the_sn_links_the_terminal_and_its_merchant(world: Any, monday: None) -> None:
-    known = ticket_open_from_channel(channel="wechat", text=f"{world.terminal.sn} 刷卡没反应", merchant=world.merchant)
-    unknown = ticket_open_from_channel(channel="wechat", text=f"{world.terminal.sn} 刷卡没反应", merchant=None)
+    known = ticket_open_from_channel(
+        channel="wechat", text=f"{world.terminal.sn} 刷卡没反应", merchant=world.merchant
+    )
+    unknown = ticket_open_from_channel(
+        channel="wechat", text=f"{world.terminal.sn} 刷卡没反应", merchant=None
+    )
 
     tickets_triage(ticket_ids=[known.pk, unknown.pk])
 
@@ -187,8 +210,9 @@ def test_identifiers_that_prove_no_single_merchant_link_nothing(world: Any, mond
 
 
 def test_another_merchants_terminal_is_not_linked_to_a_known_ticket(world: Any, monday: None) -> None:
-    ticket = ticket_open_from_channel(channel="wechat", text=f"{world.other_terminal.sn} 刷卡没反应",
-                                      merchant=world.merchant)
+    ticket = ticket_open_from_channel(
+        channel="wechat", text=f"{world.other_terminal.sn} 刷卡没反应", merchant=world.merchant
+    )
 
     tickets_triage(ticket_ids=[ticket.pk])
 
@@ -238,7 +262,9 @@ def test_a_batch_reads_with_a_bounded_number_of_queries_per_ticket(
 ) -> None:
     tickets = [open_ticket(text=f"打印机不出纸 第{i}台", channel="api") for i in range(10)]
     pipeline.triage_actor()
-    monkeypatch.setattr(pipeline, "routing_kick", lambda: None)  # routing's queries are counted by its own tests
+    monkeypatch.setattr(
+        pipeline, "routing_kick", lambda: None
+    )  # routing's queries are counted by its own tests
     with django_assert_max_num_queries(10 * 40 + 30):
         outcome = tickets_triage(ticket_ids=[t.pk for t in tickets])
     assert len(outcome.triaged) == 10
