@@ -283,7 +283,8 @@ def _links_recover_now_and_then() -> None:
         return
     _links_recover_due[0] = now + LINKS_RECOVER_EVERY
     try:
-        incident_links_recover(now=now)
+        with transaction.atomic():  # a savepoint when the caller has a transaction: a failure spoils nothing of it
+            incident_links_recover(now=now)
     except Exception:  # noqa: BLE001 - the next run retries; the tickets just observed are placed
         logger.exception("incident link recovery failed")
 
@@ -826,9 +827,10 @@ def detector_upkeep(*, now: datetime | None = None) -> dict[str, int]:
     baselines."""
     now = now or timezone.now()
     recovered = incident_links_recover(now=now)
-    unsettled = list(Incident.objects.filter(status=Incident.Status.RESOLVED, resolved_at__lt=now - LINKS_RECOVER_GRACE,
-                                             links__released_at__isnull=True)
-                     .values_list("pk", flat=True).distinct().order_by("pk"))
+    held = IncidentTicket.objects.filter(incident_id=OuterRef("pk"), released_at__isnull=True)
+    unsettled = list(Incident.objects.filter(Exists(held), status=Incident.Status.RESOLVED,
+                                             resolved_at__lt=now - LINKS_RECOVER_GRACE)
+                     .values_list("pk", flat=True).order_by("pk"))
     for incident_id in unsettled:
         incident_tickets_settle(incident_id=incident_id)
     return {"links_recovered": recovered, "incidents_settled": len(unsettled), **_detector_rollup(now=now)}

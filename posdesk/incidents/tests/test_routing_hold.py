@@ -127,7 +127,12 @@ def test_a_resolved_incident_whose_settling_never_ran_is_settled_by_the_upkeep(w
     from posdesk.incidents.services import detector_upkeep
 
     incident, outage, _others = held
-    # given an incident resolved (releasing its tickets) whose settling job was lost
+    # given an incident resolved long ago with nothing left to settle
+    earlier = incident_linking([], status=Incident.Status.RESOLVED)
+    Incident.objects.filter(pk=earlier.pk).update(
+        resolved_at=timezone.now() - timedelta(days=3), resolution="release"
+    )
+    # and an incident resolved (releasing its tickets) whose settling job was lost
     incident_resolve(incident=incident, actor=world.supervisor, resolution=Incident.Resolution.RELEASE)
     assert incident.links.filter(released_at__isnull=True).count() == 30 and assigned(outage) == set()
     # when the hourly upkeep runs
