@@ -60,16 +60,20 @@ def incident_list_for_user(user: User, *, status: Sequence[str] = (), limit: int
     incidents = incident_scope_for_user(user)
     if status:
         incidents = incidents.filter(status__in=list(status))
-    return list(incidents.annotate(ticket_count=Count("links"),
-                                   merchant_count=Count("links__merchant", distinct=True))
-                .order_by("-detected_at", "-id")[: max(1, min(limit, 200))])
+    return list(
+        incidents.annotate(
+            ticket_count=Count("links"), merchant_count=Count("links__merchant", distinct=True)
+        ).order_by("-detected_at", "-id")[: max(1, min(limit, 200))]
+    )
 
 
 def incident_tickets(incident: Incident, *, limit: int = 100) -> list[Ticket]:
     """The incident's tickets, newest first, with what the list shows (one query)."""
-    return list(Ticket.objects.filter(incident_link__incident=incident)
-                .select_related("merchant", "district", "incident_link")
-                .order_by("-created_at", "-id")[:limit])
+    return list(
+        Ticket.objects.filter(incident_link__incident=incident)
+        .select_related("merchant", "district", "incident_link")
+        .order_by("-created_at", "-id")[:limit]
+    )
 
 
 def incident_timeline(incident: Incident, *, public_only: bool = False) -> list[IncidentEvent]:
@@ -98,20 +102,30 @@ class IncidentSummary:
 
 def incident_summary(incident: Incident, *, now: datetime | None = None) -> IncidentSummary:
     links = IncidentTicket.objects.filter(incident=incident).aggregate(
-        tickets=Count("pk"), merchants=Count("merchant", distinct=True),
+        tickets=Count("pk"),
+        merchants=Count("merchant", distinct=True),
         notified=Count("pk", filter=Q(notified_at__isnull=False)),
-        first=Min("ticket_created_at"), last=Max("ticket_created_at"))
+        first=Min("ticket_created_at"),
+        last=Max("ticket_created_at"),
+    )
     broadcasts = incident.events.filter(broadcast_done_at__isnull=False).aggregate(
-        count=Count("pk"), sent=Sum("broadcast_sent"))
+        count=Count("pk"), sent=Sum("broadcast_sent")
+    )
     first = links["first"]
     end = incident.resolved_at or incident.dismissed_at or now or timezone.now()
     return IncidentSummary(
-        ticket_count=links["tickets"], merchant_count=links["merchants"], notified_count=links["notified"],
-        first_report_at=first, last_report_at=links["last"], detected_at=incident.detected_at,
-        opened_at=incident.opened_at, resolved_at=incident.resolved_at,
+        ticket_count=links["tickets"],
+        merchant_count=links["merchants"],
+        notified_count=links["notified"],
+        first_report_at=first,
+        last_report_at=links["last"],
+        detected_at=incident.detected_at,
+        opened_at=incident.opened_at,
+        resolved_at=incident.resolved_at,
         time_to_detect=incident.detected_at - first if first else None,
         duration=end - first if first else None,
-        broadcasts=broadcasts["count"], broadcast_messages=broadcasts["sent"] or 0,
+        broadcasts=broadcasts["count"],
+        broadcast_messages=broadcasts["sent"] or 0,
         timeline=incident_timeline(incident),
     )
 
@@ -124,7 +138,9 @@ def incident_link_for_ticket(ticket_id: int) -> IncidentTicket | None:
 NOTICE_LIMIT = 20
 
 
-def incidents_affecting_merchants(merchant_ids: Sequence[int], *, limit: int = NOTICE_LIMIT) -> list[Incident]:
+def incidents_affecting_merchants(
+    merchant_ids: Sequence[int], *, limit: int = NOTICE_LIMIT
+) -> list[Incident]:
     """The confirmed, unresolved incidents a merchant is told about in the portal: those their
     tickets are linked to, and those whose scope covers them (their district, or one of their
     terminals' model and firmware; a response-code or category scope with no place covers all).
@@ -137,29 +153,45 @@ def incidents_affecting_merchants(merchant_ids: Sequence[int], *, limit: int = N
 
     ids = sorted(set(merchant_ids))
     confirmed = sorted(CONFIRMED_STATUSES)
-    linked = Exists(IncidentTicket.objects.filter(incident_id=OuterRef("pk"), merchant_id__in=ids,
-                                                  released_at__isnull=True))
+    linked = Exists(
+        IncidentTicket.objects.filter(
+            incident_id=OuterRef("pk"), merchant_id__in=ids, released_at__isnull=True
+        )
+    )
     districts = Merchant.objects.filter(pk__in=ids, district__isnull=False).values("district_id")
     fleet = Terminal.objects.filter(merchant_id__in=ids)
-    firmware_of_scope = Exists(fleet.alias(firmware_key=_firmware_key("firmware")).filter(
-        model_id=OuterRef("scope_model_id"), firmware_key=OuterRef("scope_firmware")))
+    firmware_of_scope = Exists(
+        fleet.alias(firmware_key=_firmware_key("firmware")).filter(
+            model_id=OuterRef("scope_model_id"), firmware_key=OuterRef("scope_firmware")
+        )
+    )
     # the scope's own words decide, as the detector wrote them: a place (district), a model, a
     # model and firmware; what a scope does not name it does not limit
     in_place = Q(scope_district_id__isnull=True) | Q(scope_district_id__in=districts)
-    on_fleet = (Q(scope_model_id__isnull=True, scope_firmware__isnull=True)
-                | Q(scope_firmware__isnull=True, scope_model_id__in=fleet.values("model_id"))
-                | Q(firmware_of_scope))
+    on_fleet = (
+        Q(scope_model_id__isnull=True, scope_firmware__isnull=True)
+        | Q(scope_firmware__isnull=True, scope_model_id__in=fleet.values("model_id"))
+        | Q(firmware_of_scope)
+    )
     covered = in_place & on_fleet
-    latest_update = (IncidentEvent.objects.filter(incident_id=OuterRef("pk"), kind=IncidentEvent.Kind.UPDATE,
-                                                  is_public=True)
-                     .order_by("-created_at", "-id").values("body")[:1])
-    return list(Incident.objects.filter(status__in=confirmed)
-                .alias(scope_district_id=Cast(KT("scope__district_id"), IntegerField()),
-                       scope_model_id=Cast(KT("scope__terminal_model_id"), IntegerField()),
-                       scope_firmware=KT("scope__firmware"))
-                .filter(linked | covered)
-                .annotate(latest_update=Coalesce(Subquery(latest_update), Value(""), output_field=TextField()))
-                .order_by("-detected_at", "-id")[:limit])
+    latest_update = (
+        IncidentEvent.objects.filter(
+            incident_id=OuterRef("pk"), kind=IncidentEvent.Kind.UPDATE, is_public=True
+        )
+        .order_by("-created_at", "-id")
+        .values("body")[:1]
+    )
+    return list(
+        Incident.objects.filter(status__in=confirmed)
+        .alias(
+            scope_district_id=Cast(KT("scope__district_id"), IntegerField()),
+            scope_model_id=Cast(KT("scope__terminal_model_id"), IntegerField()),
+            scope_firmware=KT("scope__firmware"),
+        )
+        .filter(linked | covered)
+        .annotate(latest_update=Coalesce(Subquery(latest_update), Value(""), output_field=TextField()))
+        .order_by("-detected_at", "-id")[:limit]
+    )
 
 
 def _firmware_key(field: str) -> Func:

@@ -61,15 +61,17 @@ _DETECTION_LOCK = 7_202_611_051
 
 def batched(rows: Sequence, size: int) -> Iterable[Sequence]:
     for start in range(0, len(rows), size):
-        yield rows[start:start + size]
+        yield rows[start : start + size]
 
 
 def spike_rule() -> detector.SpikeRule:
-    return detector.SpikeRule(windows=detector.parse_windows(settings.INCIDENT_WINDOWS),
-                              factor=settings.INCIDENT_SPIKE_FACTOR)
+    return detector.SpikeRule(
+        windows=detector.parse_windows(settings.INCIDENT_WINDOWS), factor=settings.INCIDENT_SPIKE_FACTOR
+    )
 
 
 # --- raw upserts (one statement per batch; both databases speak ON CONFLICT … RETURNING) -------
+
 
 def _q(name: str) -> str:
     return connection.ops.quote_name(name)
@@ -86,13 +88,16 @@ def _signals_insert(rows: list[tuple[int, datetime, str]]) -> set[int]:
             params = [p for ticket_id, at, keys in chunk for p in (ticket_id, adapt(at), keys)]
             cursor.execute(
                 f"INSERT INTO {table} ({_q('ticket_id')}, {_q('created_at')}, {_q('keys')}) "  # noqa: S608
-                f"VALUES {values} ON CONFLICT ({_q('ticket_id')}) DO NOTHING RETURNING {_q('ticket_id')}", params)
+                f"VALUES {values} ON CONFLICT ({_q('ticket_id')}) DO NOTHING RETURNING {_q('ticket_id')}",
+                params,
+            )
             inserted.update(row[0] for row in cursor.fetchall())
     return inserted
 
 
-def _counts_add(increments: Iterable[tuple[tuple[str, int], int]], model: type = DetectorCount,
-                slot: str = "minute") -> None:
+def _counts_add(
+    increments: Iterable[tuple[tuple[str, int], int]], model: type = DetectorCount, slot: str = "minute"
+) -> None:
     """Add to the counters in one upsert; rows in key order, so two workers never deadlock."""
     rows = sorted(increments)
     if not rows:
@@ -106,22 +111,29 @@ def _counts_add(increments: Iterable[tuple[tuple[str, int], int]], model: type =
             cursor.execute(
                 f"INSERT INTO {table} ({key}, {_q(slot)}, {count}) VALUES {values} "  # noqa: S608
                 f"ON CONFLICT ({key}, {_q(slot)}) DO UPDATE SET {count} = {table}.{count} + excluded.{count}",
-                params)
+                params,
+            )
 
 
 def _links_insert(incident_id: int, tickets: list[Ticket], at: datetime) -> set[int]:
     """Link tickets to the incident; the ids of those linked now (a ticket links to one incident)."""
     table = _q(IncidentTicket._meta.db_table)
     adapt = connection.ops.adapt_datetimefield_value
-    columns = ", ".join(_q(c) for c in ("incident_id", "ticket_id", "merchant_id", "ticket_created_at", "linked_at"))
+    columns = ", ".join(
+        _q(c) for c in ("incident_id", "ticket_id", "merchant_id", "ticket_created_at", "linked_at")
+    )
     inserted: set[int] = set()
     with connection.cursor() as cursor:
         for chunk in batched(tickets, ROWS_PER_STATEMENT):
             values = ", ".join(["(%s, %s, %s, %s, %s)"] * len(chunk))
-            params = [p for t in chunk for p in (incident_id, t.pk, t.merchant_id, adapt(t.created_at), adapt(at))]
+            params = [
+                p for t in chunk for p in (incident_id, t.pk, t.merchant_id, adapt(t.created_at), adapt(at))
+            ]
             cursor.execute(
                 f"INSERT INTO {table} ({columns}) VALUES {values} "  # noqa: S608
-                f"ON CONFLICT ({_q('ticket_id')}) DO NOTHING RETURNING {_q('ticket_id')}", params)
+                f"ON CONFLICT ({_q('ticket_id')}) DO NOTHING RETURNING {_q('ticket_id')}",
+                params,
+            )
             inserted.update(row[0] for row in cursor.fetchall())
     return inserted
 
@@ -147,6 +159,7 @@ def _detection_lock() -> None:
 
 # --- observing the stream of new tickets ----------------------------------------------------------
 
+
 @dataclass(frozen=True)
 class _Active:
     id: int
@@ -166,8 +179,14 @@ def _active_incidents(at: datetime) -> list[_Active]:
         cursor.execute(
             f"SELECT {_q('id')}, {_q('scope_key')}, {_q('status')} FROM {table} "  # noqa: S608 - our names
             f"WHERE {_q('status')} IN (%s, %s, %s) OR ({_q('status')} = %s AND {_q('dismissed_at')} >= %s)",
-            [*sorted(ACTIVE_STATUSES), Incident.Status.DISMISSED, connection.ops.adapt_datetimefield_value(
-                at - timedelta(minutes=settings.INCIDENT_DISMISS_QUIET_MINUTES))])
+            [
+                *sorted(ACTIVE_STATUSES),
+                Incident.Status.DISMISSED,
+                connection.ops.adapt_datetimefield_value(
+                    at - timedelta(minutes=settings.INCIDENT_DISMISS_QUIET_MINUTES)
+                ),
+            ],
+        )
         return [_Active(*row) for row in cursor.fetchall()]
 
 
@@ -181,7 +200,9 @@ def _match(keys: Sequence[str], active: Sequence[_Active]) -> _Active | None:
 EXPLAINED = "x:"  # prefix of the counters of tickets an incident explains: "x:r=96" per minute
 
 
-def _spikes(keys: set[str], *, now_minute: int, at: datetime, rule: detector.SpikeRule) -> dict[str, detector.Spike]:
+def _spikes(
+    keys: set[str], *, now_minute: int, at: datetime, rule: detector.SpikeRule
+) -> dict[str, detector.Spike]:
     """The keys among `keys` whose unexplained count (tickets not linked to an incident) reaches
     the threshold now: two statements, the windows' counts and the hour's baselines."""
     per_minute: dict[str, dict[int, int]] = defaultdict(dict)
@@ -197,7 +218,8 @@ def _spikes(keys: set[str], *, now_minute: int, at: datetime, rule: detector.Spi
             f"UNION ALL SELECT 1, {_q('key')}, {_q('hour_of_week')}, {_q('per_hour')} "
             f"FROM {_q(DetectorBaseline._meta.db_table)} "
             f"WHERE {_q('key')} IN ({', '.join(['%s'] * len(wanted))}) AND {_q('hour_of_week')} = %s",
-            [*counted, now_minute - rule.longest, now_minute, *wanted, detector.hour_of_week(at)])
+            [*counted, now_minute - rule.longest, now_minute, *wanted, detector.hour_of_week(at)],
+        )
         for source, key, slot, value in cursor.fetchall():
             if source == 0:
                 per_minute[key][int(slot)] = int(value)
@@ -205,9 +227,14 @@ def _spikes(keys: set[str], *, now_minute: int, at: datetime, rule: detector.Spi
                 baselines[key] = float(value)
     spikes = {}
     for key in keys:
-        spike = detector.spike_of(key, per_minute=per_minute.get(key, {}),
-                                  explained_per_minute=per_minute.get(EXPLAINED + key, {}), now_minute=now_minute,
-                                  baseline_per_hour=baselines.get(key, 0.0), rule=rule)
+        spike = detector.spike_of(
+            key,
+            per_minute=per_minute.get(key, {}),
+            explained_per_minute=per_minute.get(EXPLAINED + key, {}),
+            now_minute=now_minute,
+            baseline_per_hour=baselines.get(key, 0.0),
+            rule=rule,
+        )
         if spike is not None:
             spikes[key] = spike
     return spikes
@@ -232,9 +259,17 @@ def incidents_observe(*, signals: Sequence[TicketSignal]) -> dict[int, int]:
     keyed = [(s, s.keys()) for s in unique]
     with transaction.atomic():
         _counting_commit_without_flush()
-        fresh = _signals_insert([(s.ticket_id, s.created_at, "|" + "|".join(keys) + "|") for s, keys in keyed])
-        _counts_add(Counter((key, detector.minute_of(s.created_at)) for s, keys in keyed if s.ticket_id in fresh
-                            for key in keys).items())
+        fresh = _signals_insert(
+            [(s.ticket_id, s.created_at, "|" + "|".join(keys) + "|") for s, keys in keyed]
+        )
+        _counts_add(
+            Counter(
+                (key, detector.minute_of(s.created_at))
+                for s, keys in keyed
+                if s.ticket_id in fresh
+                for key in keys
+            ).items()
+        )
     linked = _tickets_place(keyed)
     _links_recover_now_and_then()
     return linked
@@ -256,8 +291,9 @@ def _tickets_place(keyed: list[tuple[TicketSignal, list[str]]]) -> dict[int, int
     linked: dict[int, int] = {}
     if unexplained:
         rule = spike_rule()
-        spikes = _spikes({k for _s, keys in unexplained for k in keys}, now_minute=detector.minute_of(at), at=at,
-                         rule=rule)
+        spikes = _spikes(
+            {k for _s, keys in unexplained for k in keys}, now_minute=detector.minute_of(at), at=at, rule=rule
+        )
         if spikes:
             linked.update(_incidents_open_for_spikes(unexplained, spikes, at=at, rule=rule))
     for incident_id, ticket_ids in to_link.items():
@@ -283,7 +319,9 @@ def _links_recover_now_and_then() -> None:
         return
     _links_recover_due[0] = now + LINKS_RECOVER_EVERY
     try:
-        with transaction.atomic():  # a savepoint when the caller has a transaction: a failure spoils nothing of it
+        with (
+            transaction.atomic()
+        ):  # a savepoint when the caller has a transaction: a failure spoils nothing of it
             incident_links_recover(now=now)
     except Exception:  # noqa: BLE001 - the next run retries; the tickets just observed are placed
         logger.exception("incident link recovery failed")
@@ -301,10 +339,12 @@ def incident_links_recover(*, now: datetime | None = None, grace: timedelta = LI
     Reporters of a confirmed incident are told its status, once. Returns the tickets linked."""
     now = now or timezone.now()
     quiet = timedelta(minutes=settings.INCIDENT_DISMISS_QUIET_MINUTES)
-    rows = list(Incident.objects.filter(
-        Q(status__in=sorted(ACTIVE_STATUSES))
-        | Q(status=Incident.Status.DISMISSED, dismissed_at__gte=now - SIGNALS_KEPT - quiet))
-        .values_list("pk", "scope_key", "status", "detected_at", "dismissed_at"))
+    rows = list(
+        Incident.objects.filter(
+            Q(status__in=sorted(ACTIVE_STATUSES))
+            | Q(status=Incident.Status.DISMISSED, dismissed_at__gte=now - SIGNALS_KEPT - quiet)
+        ).values_list("pk", "scope_key", "status", "detected_at", "dismissed_at")
+    )
     linking = [row for row in rows if row[2] in ACTIVE_STATUSES]
     if not linking:
         return 0
@@ -313,14 +353,20 @@ def incident_links_recover(*, now: datetime | None = None, grace: timedelta = LI
     in_scope = Q()
     for scope_key in sorted({key for _pk, key, _status, _detected, _d in linking}):
         in_scope |= Q(keys__contains=f"|{scope_key}|")
-    signals = (DetectorSignal.objects.filter(in_scope, created_at__gte=since, created_at__lt=now - grace)
-               .filter(~Exists(IncidentTicket.objects.filter(ticket_id=OuterRef("ticket_id"))))
-               .values_list("ticket_id", "created_at", "keys").order_by("created_at", "ticket_id"))
+    signals = (
+        DetectorSignal.objects.filter(in_scope, created_at__gte=since, created_at__lt=now - grace)
+        .filter(~Exists(IncidentTicket.objects.filter(ticket_id=OuterRef("ticket_id"))))
+        .values_list("ticket_id", "created_at", "keys")
+        .order_by("created_at", "ticket_id")
+    )
     detected_at = {pk: detected for pk, _key, _status, detected, _d in rows}
     to_link: dict[int, list[int]] = defaultdict(list)
     for ticket_id, created_at, keys in signals.iterator(chunk_size=2000):
-        candidates = [_Active(pk, key, status) for pk, key, status, _detected, dismissed_at in rows
-                      if status in ACTIVE_STATUSES or dismissed_at >= created_at - quiet]
+        candidates = [
+            _Active(pk, key, status)
+            for pk, key, status, _detected, dismissed_at in rows
+            if status in ACTIVE_STATUSES or dismissed_at >= created_at - quiet
+        ]
         found = _match(keys.strip("|").split("|"), candidates)
         if found is not None and found.links and created_at >= detected_at[found.id] - window:
             to_link[found.id].append(ticket_id)
@@ -333,9 +379,13 @@ def incident_links_recover(*, now: datetime | None = None, grace: timedelta = LI
 
 
 @transaction.atomic
-def _incidents_open_for_spikes(unexplained: list[tuple[TicketSignal, list[str]]],
-                               spikes: dict[str, detector.Spike], *, at: datetime,
-                               rule: detector.SpikeRule) -> dict[int, int]:
+def _incidents_open_for_spikes(
+    unexplained: list[tuple[TicketSignal, list[str]]],
+    spikes: dict[str, detector.Spike],
+    *,
+    at: datetime,
+    rule: detector.SpikeRule,
+) -> dict[int, int]:
     """Under the detection lock, look again (another worker may have opened the incident since)
     and open one incident per candidate scope still unexplained, most specific first."""
     _detection_lock()
@@ -376,11 +426,16 @@ def _scope_words(key: str) -> dict:
         scope["category"] = dims["c"]
     if "d" in dims:
         district = District.objects.filter(pk=int(dims["d"])).values_list("code", "name_zh").first()
-        scope.update(district_id=int(dims["d"]), district=district[0] if district else "",
-                     district_name=district[1] if district else dims["d"])
+        scope.update(
+            district_id=int(dims["d"]),
+            district=district[0] if district else "",
+            district_name=district[1] if district else dims["d"],
+        )
     if "m" in dims:
         model = TerminalModel.objects.filter(pk=int(dims["m"])).values_list("code", "name").first()
-        scope.update(terminal_model_id=int(dims["m"]), terminal_model=(model[1] or model[0]) if model else dims["m"])
+        scope.update(
+            terminal_model_id=int(dims["m"]), terminal_model=(model[1] or model[0]) if model else dims["m"]
+        )
     if "f" in dims:
         scope["firmware"] = dims["f"]
     return scope
@@ -396,8 +451,11 @@ def _title(scope: dict) -> str:
         if "firmware" in scope:
             parts.append(_("firmware %(firmware)s") % {"firmware": scope["firmware"]})
         if "category" in scope:
-            parts.append(str(Category(scope["category"]).label) if scope["category"] in Category.values
-                         else scope["category"])
+            parts.append(
+                str(Category(scope["category"]).label)
+                if scope["category"] in Category.values
+                else scope["category"]
+            )
         if "response_code" in scope:
             parts.append(_("response code %(code)s") % {"code": scope["response_code"]})
         return (_("Many reports at once: %(scope)s") % {"scope": " · ".join(parts)})[:200]
@@ -415,32 +473,66 @@ def _incident_create(spike: detector.Spike, *, at: datetime) -> Incident:
     scope = _scope_words(spike.key)
     now = timezone.now()
     incident = Incident.objects.create(
-        number=_number_next(at), title=_title(scope), scope_key=spike.key, scope_kind=kind, scope=scope,
-        status=Incident.Status.OPEN if auto else Incident.Status.PROPOSED, opened_automatically=auto,
-        spike_count=spike.count, spike_window_minutes=spike.window_minutes, spike_threshold=spike.threshold,
-        baseline_per_hour=spike.baseline_per_hour, detected_at=at, opened_at=at if auto else None,
-        created_at=now, updated_at=now,
+        number=_number_next(at),
+        title=_title(scope),
+        scope_key=spike.key,
+        scope_kind=kind,
+        scope=scope,
+        status=Incident.Status.OPEN if auto else Incident.Status.PROPOSED,
+        opened_automatically=auto,
+        spike_count=spike.count,
+        spike_window_minutes=spike.window_minutes,
+        spike_threshold=spike.threshold,
+        baseline_per_hour=spike.baseline_per_hour,
+        detected_at=at,
+        opened_at=at if auto else None,
+        created_at=now,
+        updated_at=now,
     )
     IncidentEvent.objects.create(
-        incident=incident, kind=IncidentEvent.Kind.DETECTED, is_public=False, to_status=incident.status,
-        data={"count": spike.count, "window_minutes": spike.window_minutes, "threshold": spike.threshold,
-              "baseline_per_hour": spike.baseline_per_hour, "automatic": auto}, created_at=now)
-    audit_record(actor=None, action=AuditEntry.Action.CREATE, target=incident, summary=incident.number,
-                 changes={"scope": spike.key, "status": incident.status})
-    logger.warning("incident %s", incident.status, extra={"incident": incident.number, "scope": spike.key,
-                                                          "count": spike.count})
+        incident=incident,
+        kind=IncidentEvent.Kind.DETECTED,
+        is_public=False,
+        to_status=incident.status,
+        data={
+            "count": spike.count,
+            "window_minutes": spike.window_minutes,
+            "threshold": spike.threshold,
+            "baseline_per_hour": spike.baseline_per_hour,
+            "automatic": auto,
+        },
+        created_at=now,
+    )
+    audit_record(
+        actor=None,
+        action=AuditEntry.Action.CREATE,
+        target=incident,
+        summary=incident.number,
+        changes={"scope": spike.key, "status": incident.status},
+    )
+    logger.warning(
+        "incident %s",
+        incident.status,
+        extra={"incident": incident.number, "scope": spike.key, "count": spike.count},
+    )
     return incident
 
 
 def _recent_tickets_link(incident: Incident, *, at: datetime, minutes: int) -> dict[int, int]:
     """Link the tickets of the last `minutes` in the incident's scope: those that made the spike."""
     since = at - timedelta(minutes=minutes)
-    ticket_ids = list(DetectorSignal.objects.filter(created_at__gte=since, created_at__lte=at,
-                                                    keys__contains=f"|{incident.scope_key}|")
-                      .values_list("ticket_id", flat=True))
+    ticket_ids = list(
+        DetectorSignal.objects.filter(
+            created_at__gte=since, created_at__lte=at, keys__contains=f"|{incident.scope_key}|"
+        ).values_list("ticket_id", flat=True)
+    )
     linked = incident_tickets_link(incident_id=incident.pk, ticket_ids=ticket_ids)
-    first = Incident.objects.filter(pk=incident.pk).values_list("links__ticket_created_at").order_by(
-        "links__ticket_created_at").first()
+    first = (
+        Incident.objects.filter(pk=incident.pk)
+        .values_list("links__ticket_created_at")
+        .order_by("links__ticket_created_at")
+        .first()
+    )
     if first and first[0]:
         Incident.objects.filter(pk=incident.pk).update(first_report_at=first[0])
     return linked
@@ -448,27 +540,42 @@ def _recent_tickets_link(incident: Incident, *, at: datetime, minutes: int) -> d
 
 # --- linking and answering tickets ----------------------------------------------------------------
 
+
 def _reply(ticket: Ticket, *, body: str, purpose: str) -> ContactResult | None:
     """A message on the ticket's own reply route (the channel they wrote on), through the gate."""
     route = ticket_reply_route(ticket)
     if route is None:
         return None
-    return contact_request(merchant_id=ticket.merchant_id, channel=route.channel, purpose=purpose,
-                           recipient=route.recipient, body=f"{route.body_prefix}{body}", subject=route.subject,
-                           headers=route.headers, ticket_id=ticket.pk)
+    return contact_request(
+        merchant_id=ticket.merchant_id,
+        channel=route.channel,
+        purpose=purpose,
+        recipient=route.recipient,
+        body=f"{route.body_prefix}{body}",
+        subject=route.subject,
+        headers=route.headers,
+        ticket_id=ticket.pk,
+    )
 
 
 def _latest_public_update(incident: Incident) -> str:
-    return (IncidentEvent.objects.filter(incident=incident, kind=IncidentEvent.Kind.UPDATE, is_public=True)
-            .order_by("-created_at", "-id").values_list("body", flat=True).first() or "")
+    return (
+        IncidentEvent.objects.filter(incident=incident, kind=IncidentEvent.Kind.UPDATE, is_public=True)
+        .order_by("-created_at", "-id")
+        .values_list("body", flat=True)
+        .first()
+        or ""
+    )
 
 
 def incident_status_text(incident: Incident, *, ticket_number: str = "", latest: str | None = None) -> str:
     """What a reporter is told: the outage is known, where it stands, when it should be over."""
     latest = _latest_public_update(incident) if latest is None else latest
-    parts = [f"您反映的问题属于我们已知的集中故障（{incident.number}：{incident.title}），技术人员正在处理"
-             if incident.status == Incident.Status.OPEN else
-             f"您反映的问题属于集中故障（{incident.number}：{incident.title}），已修复，正在观察恢复情况"]
+    parts = [
+        f"您反映的问题属于我们已知的集中故障（{incident.number}：{incident.title}），技术人员正在处理"
+        if incident.status == Incident.Status.OPEN
+        else f"您反映的问题属于集中故障（{incident.number}：{incident.title}），已修复，正在观察恢复情况"
+    ]
     if incident.eta:
         parts.append(f"预计 {incident.eta.astimezone(SHANGHAI):%m-%d %H:%M} 恢复")
     if latest:
@@ -515,7 +622,8 @@ def _tickets_link(*, incident_id: int, ticket_ids: Sequence[int]) -> tuple[list[
         # the linked tickets are explained: the detector no longer counts them as evidence of another spike
         explained = Counter[tuple[str, int]]()
         for keys, created_at in DetectorSignal.objects.filter(ticket_id__in=sorted(inserted)).values_list(
-                "keys", "created_at"):
+            "keys", "created_at"
+        ):
             for key in keys.strip("|").split("|"):
                 explained[(EXPLAINED + key, detector.minute_of(created_at))] += 1
         _counts_add(explained.items())
@@ -524,8 +632,11 @@ def _tickets_link(*, incident_id: int, ticket_ids: Sequence[int]) -> tuple[list[
         latest = _latest_public_update(incident)
         notified = []
         for ticket in fresh:
-            result = _reply(ticket, body=incident_status_text(incident, ticket_number=ticket.number, latest=latest),
-                            purpose=ContactPurpose.SERVICE_REPLY)
+            result = _reply(
+                ticket,
+                body=incident_status_text(incident, ticket_number=ticket.number, latest=latest),
+                purpose=ContactPurpose.SERVICE_REPLY,
+            )
             if result is not None and result.message is not None:
                 notified.append(ticket.pk)
         if notified:
@@ -552,8 +663,10 @@ def can_manage(user: User) -> bool:
 
 def _check_manager(actor: User) -> None:
     if not can_manage(actor):
-        raise PermissionDenied(gettext_lazy("Incidents are managed by supervisors and admins."),
-                               code="incident_manage_not_allowed")
+        raise PermissionDenied(
+            gettext_lazy("Incidents are managed by supervisors and admins."),
+            code="incident_manage_not_allowed",
+        )
 
 
 def _lock(incident: Incident) -> Incident:
@@ -565,15 +678,35 @@ def _clean_body(body: str, *, required: bool = True) -> str:
     if required and not body:
         raise field_error("body", gettext_lazy("Please write the update."), code="body_required")
     if len(body) > MAX_BODY:
-        raise field_error("body", gettext_lazy("The text is longer than %(max)d characters.") % {"max": MAX_BODY},
-                          code="body_too_long")
+        raise field_error(
+            "body",
+            gettext_lazy("The text is longer than %(max)d characters.") % {"max": MAX_BODY},
+            code="body_too_long",
+        )
     return body
 
 
-def _event(incident: Incident, *, kind: str, actor: User | None, at: datetime, body: str = "",
-           is_public: bool = False, broadcast: bool = False, **fields: object) -> IncidentEvent:
-    event = IncidentEvent.objects.create(incident=incident, kind=kind, actor=actor, body=body, is_public=is_public,
-                                         broadcast=broadcast, created_at=at, **fields)
+def _event(
+    incident: Incident,
+    *,
+    kind: str,
+    actor: User | None,
+    at: datetime,
+    body: str = "",
+    is_public: bool = False,
+    broadcast: bool = False,
+    **fields: object,
+) -> IncidentEvent:
+    event = IncidentEvent.objects.create(
+        incident=incident,
+        kind=kind,
+        actor=actor,
+        body=body,
+        is_public=is_public,
+        broadcast=broadcast,
+        created_at=at,
+        **fields,
+    )
     if broadcast:
         from posdesk.incidents.tasks import incident_broadcast_task
 
@@ -596,14 +729,20 @@ def incident_set_status(*, incident: Incident, actor: User, to_status: str, note
     if to_status not in Incident.Status.values:
         raise field_error("to_status", gettext_lazy("Unknown status."), code="invalid_status")
     if to_status == Incident.Status.RESOLVED:
-        raise field_error("to_status", gettext_lazy("Resolve the incident with its own action."),
-                          code="use_resolve")
+        raise field_error(
+            "to_status", gettext_lazy("Resolve the incident with its own action."), code="use_resolve"
+        )
     if to_status not in TRANSITIONS[incident.status]:
-        raise Conflict(gettext_lazy("An incident cannot go from “%(from)s” to “%(to)s”.")
-                       % {"from": Incident.Status(incident.status).label, "to": Incident.Status(to_status).label},
-                       code="illegal_incident_transition",
-                       detail={"from": incident.status, "to": to_status,
-                               "allowed": sorted(TRANSITIONS[incident.status])})
+        raise Conflict(
+            gettext_lazy("An incident cannot go from “%(from)s” to “%(to)s”.")
+            % {"from": Incident.Status(incident.status).label, "to": Incident.Status(to_status).label},
+            code="illegal_incident_transition",
+            detail={
+                "from": incident.status,
+                "to": to_status,
+                "allowed": sorted(TRANSITIONS[incident.status]),
+            },
+        )
     now = timezone.now()
     from_status, incident.status = incident.status, to_status
     fields = ["status"]
@@ -620,37 +759,61 @@ def incident_set_status(*, incident: Incident, actor: User, to_status: str, note
     _touch(incident, now, fields)
     note = _clean_body(note, required=False)
     confirmed = from_status == Incident.Status.PROPOSED and to_status == Incident.Status.OPEN
-    event = _event(incident, kind=IncidentEvent.Kind.STATUS_CHANGED, actor=actor, at=now, from_status=from_status,
-                   to_status=to_status, body=note, is_public=confirmed or to_status == Incident.Status.MONITORING,
-                   broadcast=confirmed)  # the reporters so far learn it is a known outage
-    audit_record(actor=actor, action=AuditEntry.Action.UPDATE, target=incident, summary=incident.number,
-                 changes={"status": [from_status, to_status]})
+    event = _event(
+        incident,
+        kind=IncidentEvent.Kind.STATUS_CHANGED,
+        actor=actor,
+        at=now,
+        from_status=from_status,
+        to_status=to_status,
+        body=note,
+        is_public=confirmed or to_status == Incident.Status.MONITORING,
+        broadcast=confirmed,
+    )  # the reporters so far learn it is a known outage
+    audit_record(
+        actor=actor,
+        action=AuditEntry.Action.UPDATE,
+        target=incident,
+        summary=incident.number,
+        changes={"status": [from_status, to_status]},
+    )
     return event
 
 
 @transaction.atomic
-def incident_update_post(*, incident: Incident, actor: User, body: str, public: bool = True,
-                         broadcast: bool = False) -> IncidentEvent:
+def incident_update_post(
+    *, incident: Incident, actor: User, body: str, public: bool = True, broadcast: bool = False
+) -> IncidentEvent:
     """A public update (shown to reporters from now on; `broadcast` also sends it to every affected
     merchant, one message each, through the contact gate) or an internal note."""
     _check_manager(actor)
     incident = _lock(incident)
     body = _clean_body(body)
     if incident.status not in ACTIVE_STATUSES and (broadcast or public):
-        raise Conflict(gettext_lazy("This incident is closed; add an internal note instead."),
-                       code="incident_closed")
+        raise Conflict(
+            gettext_lazy("This incident is closed; add an internal note instead."), code="incident_closed"
+        )
     if broadcast and not public:
-        raise field_error("broadcast", gettext_lazy("Only a public update can be broadcast."),
-                          code="broadcast_internal")
+        raise field_error(
+            "broadcast", gettext_lazy("Only a public update can be broadcast."), code="broadcast_internal"
+        )
     now = timezone.now()
     _touch(incident, now, [])
-    return _event(incident, kind=IncidentEvent.Kind.UPDATE if public else IncidentEvent.Kind.NOTE, actor=actor,
-                  at=now, body=body, is_public=public, broadcast=broadcast)
+    return _event(
+        incident,
+        kind=IncidentEvent.Kind.UPDATE if public else IncidentEvent.Kind.NOTE,
+        actor=actor,
+        at=now,
+        body=body,
+        is_public=public,
+        broadcast=broadcast,
+    )
 
 
 @transaction.atomic
-def incident_set_eta(*, incident: Incident, actor: User, eta: datetime | None, broadcast: bool = False
-                     ) -> IncidentEvent:
+def incident_set_eta(
+    *, incident: Incident, actor: User, eta: datetime | None, broadcast: bool = False
+) -> IncidentEvent:
     _check_manager(actor)
     incident = _lock(incident)
     if incident.status not in ACTIVE_STATUSES:
@@ -659,16 +822,30 @@ def incident_set_eta(*, incident: Incident, actor: User, eta: datetime | None, b
     if eta is not None and timezone.is_naive(eta):
         eta = timezone.make_aware(eta, SHANGHAI)  # a time without a zone is Hangzhou's wall clock
     if eta is not None and (eta <= now or eta.year > 9000):  # 9000: far enough; the calendar's end overflows
-        raise field_error("eta", gettext_lazy("The expected recovery must be in the future."), code="eta_past")
+        raise field_error(
+            "eta", gettext_lazy("The expected recovery must be in the future."), code="eta_past"
+        )
     before, incident.eta = incident.eta, eta
     _touch(incident, now, ["eta"])
-    audit_record(actor=actor, action=AuditEntry.Action.UPDATE, target=incident, summary=incident.number,
-                 changes={"eta": [str(before) if before else None, str(eta) if eta else None]})
+    audit_record(
+        actor=actor,
+        action=AuditEntry.Action.UPDATE,
+        target=incident,
+        summary=incident.number,
+        changes={"eta": [str(before) if before else None, str(eta) if eta else None]},
+    )
     body = f"预计 {eta.astimezone(SHANGHAI):%m-%d %H:%M} 恢复。" if eta else ""
-    return _event(incident, kind=IncidentEvent.Kind.ETA, actor=actor, at=now, body=body, is_public=True,
-                  # an ETA taken back has nothing to tell the merchants
-                  broadcast=broadcast and eta is not None and incident.status in CONFIRMED_STATUSES,
-                  data={"eta": eta.isoformat() if eta else None})
+    return _event(
+        incident,
+        kind=IncidentEvent.Kind.ETA,
+        actor=actor,
+        at=now,
+        body=body,
+        is_public=True,
+        # an ETA taken back has nothing to tell the merchants
+        broadcast=broadcast and eta is not None and incident.status in CONFIRMED_STATUSES,
+        data={"eta": eta.isoformat() if eta else None},
+    )
 
 
 @transaction.atomic
@@ -681,22 +858,40 @@ def incident_resolve(*, incident: Incident, actor: User, resolution: str, messag
     _check_manager(actor)
     incident = _lock(incident)
     if resolution not in Incident.Resolution.values:
-        raise field_error("resolution", gettext_lazy("Choose what happens to the incident's tickets."),
-                          code="invalid_resolution")
+        raise field_error(
+            "resolution",
+            gettext_lazy("Choose what happens to the incident's tickets."),
+            code="invalid_resolution",
+        )
     if Incident.Status.RESOLVED not in TRANSITIONS[incident.status]:
-        raise Conflict(gettext_lazy("Only an open or monitored incident can be resolved."),
-                       code="incident_not_open")
+        raise Conflict(
+            gettext_lazy("Only an open or monitored incident can be resolved."), code="incident_not_open"
+        )
     message = _clean_body(message, required=False)
     now = timezone.now()
     from_status = incident.status
     incident.status, incident.resolved_at, incident.resolved_by = Incident.Status.RESOLVED, now, actor
     incident.resolution = resolution
     _touch(incident, now, ["status", "resolved_at", "resolved_by", "resolution"])
-    audit_record(actor=actor, action=AuditEntry.Action.UPDATE, target=incident, summary=incident.number,
-                 changes={"status": [from_status, Incident.Status.RESOLVED], "resolution": resolution})
-    event = _event(incident, kind=IncidentEvent.Kind.RESOLVED, actor=actor, at=now, body=message,
-                   is_public=True, broadcast=bool(message), from_status=from_status,
-                   to_status=Incident.Status.RESOLVED, data={"resolution": resolution})
+    audit_record(
+        actor=actor,
+        action=AuditEntry.Action.UPDATE,
+        target=incident,
+        summary=incident.number,
+        changes={"status": [from_status, Incident.Status.RESOLVED], "resolution": resolution},
+    )
+    event = _event(
+        incident,
+        kind=IncidentEvent.Kind.RESOLVED,
+        actor=actor,
+        at=now,
+        body=message,
+        is_public=True,
+        broadcast=bool(message),
+        from_status=from_status,
+        to_status=Incident.Status.RESOLVED,
+        data={"resolution": resolution},
+    )
     from posdesk.incidents.tasks import incident_tickets_settle_task
 
     transaction.on_commit(lambda: incident_tickets_settle_task.delay(incident.pk))
@@ -719,8 +914,9 @@ def incident_tickets_settle(*, incident_id: int) -> dict[str, int]:
     settled: list[int] = []
     reason = f"集中故障 {incident.number} 已恢复"
     resolution = Incident.Resolution(incident.resolution)
-    for link_id, ticket_id in incident.links.filter(released_at__isnull=True).order_by("pk").values_list(
-            "pk", "ticket_id"):
+    for link_id, ticket_id in (
+        incident.links.filter(released_at__isnull=True).order_by("pk").values_list("pk", "ticket_id")
+    ):
         with transaction.atomic():
             ticket = Ticket.objects.select_for_update().get(pk=ticket_id)
             steps = _settle_steps(resolution, ticket.status) if actor is not None else []
@@ -747,8 +943,11 @@ def incident_tickets_settle(*, incident_id: int) -> dict[str, int]:
 
 def _settle_steps(resolution: str, status: str) -> list[str]:
     """The ticket moves a resolution makes from `status`; none: the ticket is only released."""
-    if resolution == Incident.Resolution.RESOLVE and lifecycle.is_legal(status, Status.RESOLVED) \
-            and status not in (Status.RESOLVED, Status.CLOSED):
+    if (
+        resolution == Incident.Resolution.RESOLVE
+        and lifecycle.is_legal(status, Status.RESOLVED)
+        and status not in (Status.RESOLVED, Status.CLOSED)
+    ):
         return [Status.RESOLVED]
     if resolution == Incident.Resolution.CONFIRM:
         if status in (Status.NEW, Status.TRIAGED, Status.WAITING_MERCHANT):
@@ -770,17 +969,28 @@ def incident_broadcast(*, event_id: int) -> int:
     linked to an open incident is told at once. A merchant told already (a ticket linked after the
     confirmation, before this job ran, was answered on its own) is not told twice."""
     with transaction.atomic():
-        event = IncidentEvent.objects.select_for_update(of=("self",)).select_related("incident", "actor").get(pk=event_id)
+        event = (
+            IncidentEvent.objects.select_for_update(of=("self",))
+            .select_related("incident", "actor")
+            .get(pk=event_id)
+        )
         if not event.broadcast or event.broadcast_done_at is not None:
             return 0
         incident = event.incident
         links = incident.links.filter(merchant__isnull=False)
-        confirmation = (event.kind == IncidentEvent.Kind.STATUS_CHANGED and event.from_status == Incident.Status.PROPOSED
-                        and event.to_status == Incident.Status.OPEN)
+        confirmation = (
+            event.kind == IncidentEvent.Kind.STATUS_CHANGED
+            and event.from_status == Incident.Status.PROPOSED
+            and event.to_status == Incident.Status.OPEN
+        )
         if confirmation:
             told = links.filter(notified_at__isnull=False).values("merchant_id")
-            links = links.filter(notified_at__isnull=True, released_at__isnull=True).exclude(merchant_id__in=told)
-        latest = dict(links.values("merchant_id").annotate(last=Max("ticket_id")).values_list("merchant_id", "last"))
+            links = links.filter(notified_at__isnull=True, released_at__isnull=True).exclude(
+                merchant_id__in=told
+            )
+        latest = dict(
+            links.values("merchant_id").annotate(last=Max("ticket_id")).values_list("merchant_id", "last")
+        )
         tickets = Ticket.objects.filter(pk__in=sorted(latest.values())).select_related("merchant")
         body = _broadcast_text(incident, event)
         drafts = []
@@ -788,12 +998,22 @@ def incident_broadcast(*, event_id: int) -> int:
             route = ticket_reply_route(ticket)
             if route is None:
                 continue
-            drafts.append(ContactDraft(merchant_id=ticket.merchant_id, channel=route.channel,
-                                       purpose=ContactPurpose.INCIDENT_NOTICE, recipient=route.recipient,
-                                       body=f"{route.body_prefix}{body}", subject=route.subject,
-                                       ticket_id=ticket.pk, headers=route.headers))
+            drafts.append(
+                ContactDraft(
+                    merchant_id=ticket.merchant_id,
+                    channel=route.channel,
+                    purpose=ContactPurpose.INCIDENT_NOTICE,
+                    recipient=route.recipient,
+                    body=f"{route.body_prefix}{body}",
+                    subject=route.subject,
+                    ticket_id=ticket.pk,
+                    headers=route.headers,
+                )
+            )
         results = contact_request_many(drafts, actor=event.actor) if drafts else []
-        reached = sorted(draft.merchant_id for draft, r in zip(drafts, results, strict=True) if r.message is not None)
+        reached = sorted(
+            draft.merchant_id for draft, r in zip(drafts, results, strict=True) if r.message is not None
+        )
         now = timezone.now()
         if confirmation and reached:
             links.filter(merchant_id__in=reached).update(notified_at=now)
@@ -828,9 +1048,13 @@ def detector_upkeep(*, now: datetime | None = None) -> dict[str, int]:
     now = now or timezone.now()
     recovered = incident_links_recover(now=now)
     held = IncidentTicket.objects.filter(incident_id=OuterRef("pk"), released_at__isnull=True)
-    unsettled = list(Incident.objects.filter(Exists(held), status=Incident.Status.RESOLVED,
-                                             resolved_at__lt=now - LINKS_RECOVER_GRACE)
-                     .values_list("pk", flat=True).order_by("pk"))
+    unsettled = list(
+        Incident.objects.filter(
+            Exists(held), status=Incident.Status.RESOLVED, resolved_at__lt=now - LINKS_RECOVER_GRACE
+        )
+        .values_list("pk", flat=True)
+        .order_by("pk")
+    )
     for incident_id in unsettled:
         incident_tickets_settle(incident_id=incident_id)
     return {"links_recovered": recovered, "incidents_settled": len(unsettled), **_detector_rollup(now=now)}
@@ -854,8 +1078,11 @@ def _detector_rollup(*, now: datetime) -> dict[str, int]:
     weeks = settings.INCIDENT_BASELINE_WEEKS
     oldest_hour = int(now.timestamp() // 3600) - weeks * 168
     DetectorHourCount.objects.filter(hour__lt=oldest_hour).delete()
-    return {"minute_rows_rolled": rolled, "signals_dropped": signals,
-            "baselines": detector_baselines_refresh(now=now)}
+    return {
+        "minute_rows_rolled": rolled,
+        "signals_dropped": signals,
+        "baselines": detector_baselines_refresh(now=now),
+    }
 
 
 def detector_baselines_refresh(*, now: datetime | None = None) -> int:
@@ -874,10 +1101,16 @@ def detector_baselines_refresh(*, now: datetime | None = None) -> int:
         return 0
     seen_weeks = max(1, min(weeks, round((now_hour - first) / 168)))  # whole weeks of history there are
     # epoch hour 0 is Thursday 08:00 in Shanghai: hour-of-week = (hour + 80) mod 168
-    rows = (history.annotate(how=Mod(F("hour") + 80, 168)).values("key", "how")
-            .annotate(total=Sum("count")).values_list("key", "how", "total"))
-    baselines = [DetectorBaseline(key=key, hour_of_week=int(how), per_hour=total / seen_weeks, refreshed_at=now)
-                 for key, how, total in rows]
+    rows = (
+        history.annotate(how=Mod(F("hour") + 80, 168))
+        .values("key", "how")
+        .annotate(total=Sum("count"))
+        .values_list("key", "how", "total")
+    )
+    baselines = [
+        DetectorBaseline(key=key, hour_of_week=int(how), per_hour=total / seen_weeks, refreshed_at=now)
+        for key, how, total in rows
+    ]
     with transaction.atomic():
         DetectorBaseline.objects.all().delete()
         DetectorBaseline.objects.bulk_create(baselines, batch_size=2000)
@@ -893,13 +1126,20 @@ def detector_history_import(*, since: datetime, until: datetime | None = None) -
     hours = Counter[tuple[str, int]]()
     # read row by row (a one-off seeding): the hour of each ticket is computed here, the same way
     # on both databases, rather than by each database's own date truncation
-    rows = (Ticket.objects.filter(created_at__gte=since, created_at__lt=until)
-            .values_list("category", "district_id", "terminal__model_id", "terminal__firmware", "created_at")
-            .order_by())
+    rows = (
+        Ticket.objects.filter(created_at__gte=since, created_at__lt=until)
+        .values_list("category", "district_id", "terminal__model_id", "terminal__firmware", "created_at")
+        .order_by()
+    )
     for category, district_id, model_id, firmware, created_at in rows.iterator(chunk_size=10000):
         hour = int(created_at.timestamp() // 3600)
-        for key in detector.signal_keys(category=category, district_id=district_id, terminal_model_id=model_id,
-                                        firmware=firmware or "", response_codes=()):
+        for key in detector.signal_keys(
+            category=category,
+            district_id=district_id,
+            terminal_model_id=model_id,
+            firmware=firmware or "",
+            response_codes=(),
+        ):
             hours[(key, hour)] += 1
     with transaction.atomic():
         _counts_add(hours.items(), model=DetectorHourCount, slot="hour")

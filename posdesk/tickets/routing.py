@@ -101,9 +101,9 @@ def waiting_tickets(team_ids: Iterable[int] | QuerySet) -> QuerySet[Ticket]:
     """The team queues: open unassigned tickets of these teams that no incident holds, most urgent
     first (read from the partial index `ticket_unassigned_due_idx`)."""
     teams = team_ids if isinstance(team_ids, QuerySet) else list(team_ids)
-    return Ticket.objects.filter(_NOT_HELD, team_id__in=teams, assignee__isnull=True, status__in=_OPEN).order_by(
-        *URGENCY_ORDER
-    )
+    return Ticket.objects.filter(
+        _NOT_HELD, team_id__in=teams, assignee__isnull=True, status__in=_OPEN
+    ).order_by(*URGENCY_ORDER)
 
 
 def _chunks(ids: Sequence[int], size: int = _CHUNK) -> Iterator[Sequence[int]]:
@@ -389,16 +389,21 @@ def tickets_route_burst(*, ticket_ids: Sequence[int], actor: User | None = None)
         return _give_out(list(ticket_ids), actor=actor).as_dict()
 
 
-def tickets_route_new(*, now: datetime | None = None, within: timedelta = timedelta(days=1)) -> dict[str, int]:
+def tickets_route_new(
+    *, now: datetime | None = None, within: timedelta = timedelta(days=1)
+) -> dict[str, int]:
     """Route the new tickets nobody has routed yet (no team, no assignee) from the last day, in one
     burst; run after commits (`routing_kick`) and every minute. Tickets no team's skills fit stay
     in the general queue for the desk, and drop out of this round after a day."""
     now = now or timezone.now()
     ids = list(
-        Ticket.objects.filter(team__isnull=True, assignee__isnull=True, status__in=_OPEN, created_at__gte=now - within)
+        Ticket.objects.filter(
+            team__isnull=True, assignee__isnull=True, status__in=_OPEN, created_at__gte=now - within
+        )
         .filter(_triage_settled(now))
         .filter(_NOT_HELD)
-        .order_by("id").values_list("id", flat=True)[:5000]
+        .order_by("id")
+        .values_list("id", flat=True)[:5000]
     )
     if not ids:
         return {"assigned": 0, "waiting": 0, "unrouted": 0}
@@ -409,7 +414,9 @@ def _triage_settled(now: datetime) -> Q:
     """Tickets routing may place: triaged (no longer `new`: triage sets the category and priority
     the skills and the order read), or new for longer than ROUTING_TRIAGE_GRACE_SECONDS — triage is
     down, and the ticket is placed by its intake defaults rather than not at all."""
-    return ~Q(status=Status.NEW) | Q(created_at__lt=now - timedelta(seconds=settings.ROUTING_TRIAGE_GRACE_SECONDS))
+    return ~Q(status=Status.NEW) | Q(
+        created_at__lt=now - timedelta(seconds=settings.ROUTING_TRIAGE_GRACE_SECONDS)
+    )
 
 
 # new tickets are routed after their commit, in one burst per window (core/jobs.py)
@@ -530,8 +537,10 @@ def agent_for_reassignment(*, ticket: Ticket, exclude_user_id: int | None) -> in
 
     if ticket.team_id is None:
         return None
-    strategy = (TeamSkills.objects.filter(team_id=ticket.team_id).values_list("strategy", flat=True).first()
-                or LEAST_LOADED)
+    strategy = (
+        TeamSkills.objects.filter(team_id=ticket.team_id).values_list("strategy", flat=True).first()
+        or LEAST_LOADED
+    )
     candidates = [a for a in agents_available_for_team(ticket.team_id) if a.user_id != exclude_user_id]
     while candidates:
         chosen = choose_agent(candidates, strategy, ticket_language(ticket))
