@@ -36,19 +36,23 @@ def _statements(open_ticket: Any, count: int) -> int:
     return len(captured.captured_queries)
 
 
-def test_each_more_ticket_in_a_batch_costs_at_most_fifteen_statements(
+def test_writing_each_more_ticket_of_a_batch_costs_at_most_twelve_statements(
     world: Any, monday: None, open_ticket: Any, monkeypatch: Any
 ) -> None:
     pipeline.triage_actor()
     monkeypatch.setattr(
         pipeline, "routing_kick", lambda: None
     )  # routing's queries are counted by its own tests
+    # the article search's statements differ per database and are the search's own (knowledge tests)
+    monkeypatch.setattr(pipeline, "article_suggest", lambda **kwargs: [])
     _statements(open_ticket, 1)  # warm: the model, the SLA configuration, the response codes
 
     one, eleven = _statements(open_ticket, 1), _statements(open_ticket, 11)
 
+    # per ticket: its lock and record check, the one triage change (lock, tier, update, event, audit)
+    # and the record, with their savepoints — the classify + transition pair took 19
     per_ticket = (eleven - one) / 10
-    assert per_ticket <= 15, per_ticket
+    assert per_ticket <= 12, per_ticket
 
 
 def test_triage_writes_one_event_and_one_audit_entry_saying_what_it_set(
