@@ -572,8 +572,8 @@ def tickets_followups_owed(*, within: timedelta = timedelta(hours=1), limit: int
     """Run again the follow-ups of tickets triaged more than FOLLOWUP_GRACE ago whose records are
     not marked done: the worker that triaged them died (or a step raised) after the triage commit.
     Younger records are left to the worker still running them — running them twice would be safe,
-    only wasted. Older than `within`, a late self-service answer would confuse more than help: the
-    records stay not done (and are counted in the log)."""
+    only wasted. Older than `within`, a late self-service answer would confuse more than help: those
+    records stay not done. A batch whose steps raise is logged and tried again next minute."""
     now = timezone.now()
     records = list(
         TriageRecord.objects.filter(
@@ -585,7 +585,11 @@ def tickets_followups_owed(*, within: timedelta = timedelta(hours=1), limit: int
     outcome = IntakeOutcome()
     for start in range(0, len(records), BATCH):
         followups = [_Followup.of_record(r) for r in records[start : start + BATCH]]
-        _followups_run(followups, outcome=outcome)
+        try:
+            _followups_run(followups, outcome=outcome)
+        except Exception:  # noqa: BLE001 - one batch that cannot be followed up must not stall the later ones
+            logger.exception("triage follow-ups failed again", extra={"tickets": len(followups)})
+            continue
         outcome.recovered += [f.ticket.pk for f in followups]
     if outcome.recovered:
         logger.warning("triage follow-ups run again", extra=outcome.as_dict())

@@ -144,3 +144,33 @@ def test_a_reporter_told_of_an_incident_gets_no_self_service_answer_from_the_swe
     assert swept.recovered == [ticket.pk] and swept.answered == []
     assert not SelfServiceAnswer.objects.filter(ticket=ticket).exists()
     assert TriageRecord.objects.get(ticket=ticket).followups_done_at is not None
+
+
+def test_a_batch_whose_follow_ups_fail_again_does_not_stall_the_others(
+    world: Any, monday: Any, monkeypatch: Any
+) -> None:
+    # given two tickets whose worker died after the triage commit
+    first, second = _sms_ticket(world), _sms_ticket(world)
+    monkeypatch.setattr(pipeline, "ticket_search_index", _die)
+    with pytest.raises(WorkerDied):
+        tickets_triage(ticket_ids=[first.pk, second.pk])
+    monkeypatch.undo()
+    # and the first one's follow-ups fail again
+    observe = pipeline.incidents_observe
+
+    def observe_failing_for_first(*, signals: Any) -> Any:
+        if any(s.ticket_id == first.pk for s in signals):
+            raise WorkerDied
+        return observe(signals=signals)
+
+    monkeypatch.setattr(pipeline, "incidents_observe", observe_failing_for_first)
+    monkeypatch.setattr(pipeline, "BATCH", 1)
+
+    # when the sweep runs them again
+    monday.shift(pipeline.FOLLOWUP_GRACE + timedelta(seconds=1))
+    swept = tickets_triage_sweep()
+
+    # then the second is done and answered; the first stays owed for the next sweep
+    assert swept.recovered == [second.pk] and swept.answered == [second.pk]
+    assert TriageRecord.objects.get(ticket=first).followups_done_at is None
+    assert TriageRecord.objects.get(ticket=second).followups_done_at is not None
