@@ -64,25 +64,33 @@ def cross_validate(examples, config: ModelConfig, folds: int, seed: int) -> dict
     category = classifier.evaluate_labels(truth_c, pred_c, classifier.CATEGORIES)
     priority = classifier.evaluate_labels(truth_p, pred_p, classifier.PRIORITIES)
     return {
-        "category_f1": category.macro_f1, "p1_recall": priority.score("P1").recall,
-        "priority_f1": priority.macro_f1, "consultation_f1": category.score("consultation").f1,
+        "category_f1": category.macro_f1,
+        "p1_recall": priority.score("P1").recall,
+        "priority_f1": priority.macro_f1,
+        "consultation_f1": category.score("consultation").f1,
         "p4_recall": priority.score("P4").recall,
     }
 
 
 def describe(config: ModelConfig) -> str:
-    return (f"words×{config.words_weight} chars{config.char_ngrams} C={config.c} "
-            f"class_weight={config.class_weight} {config.model}")
+    return (
+        f"words×{config.words_weight} chars{config.char_ngrams} C={config.c} "
+        f"class_weight={config.class_weight} {config.model}"
+    )
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--folds", type=int, default=5)
     parser.add_argument("--seed", type=int, default=0)
     options = parser.parse_args()
     examples = classifier.load_examples(classifier.TRAIN_FILE)
-    print(f"{len(examples)} training messages, {options.folds}-fold stratified CV (seed {options.seed}); "
-          "test.tsv not read")
+    print(
+        f"{len(examples)} training messages, {options.folds}-fold stratified CV (seed {options.seed}); "
+        "test.tsv not read"
+    )
 
     seen: dict[ModelConfig, dict[str, float]] = {}
 
@@ -91,9 +99,12 @@ def main() -> None:
             started = time.perf_counter()
             seen[config] = cross_validate(examples, config, options.folds, options.seed)
             s = seen[config]
-            print(f"  {describe(config):62} category F1 {s['category_f1']:.4f}  P1 recall {s['p1_recall']:.3f}  "
-                  f"priority F1 {s['priority_f1']:.4f}  consultation {s['consultation_f1']:.3f}  "
-                  f"P4 recall {s['p4_recall']:.3f}  ({time.perf_counter() - started:.0f} s)", flush=True)
+            print(
+                f"  {describe(config):62} category F1 {s['category_f1']:.4f}  P1 recall {s['p1_recall']:.3f}  "
+                f"priority F1 {s['priority_f1']:.4f}  consultation {s['consultation_f1']:.3f}  "
+                f"P4 recall {s['p4_recall']:.3f}  ({time.perf_counter() - started:.0f} s)",
+                flush=True,
+            )
         return seen[config]
 
     def better(a: dict[str, float], b: dict[str, float]) -> bool:
@@ -118,12 +129,16 @@ def main() -> None:
                 value = best.c * value
             candidate = dataclasses.replace(best, **{name: value})
             if name == "model" and value == "logreg":
-                candidate = dataclasses.replace(candidate, c=10.0)  # LogisticRegression wants weaker regularisation
+                candidate = dataclasses.replace(
+                    candidate, c=10.0
+                )  # LogisticRegression wants weaker regularisation
             if better(score(candidate), score(best)):
                 best = candidate
     result = score(best)
-    print(f"\nselected: {describe(best)}\n  CV category macro-F1 {result['category_f1']:.4f}, "
-          f"P1 recall {result['p1_recall']:.3f}, priority macro-F1 {result['priority_f1']:.4f}")
+    print(
+        f"\nselected: {describe(best)}\n  CV category macro-F1 {result['category_f1']:.4f}, "
+        f"P1 recall {result['p1_recall']:.3f}, priority macro-F1 {result['priority_f1']:.4f}"
+    )
     print(f"  as ModelConfig: {best!r}")
 
 

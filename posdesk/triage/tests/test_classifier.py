@@ -35,8 +35,11 @@ def test_every_priority_is_represented_in_both_splits(train_split, test_split):
     assert {e.priority for e in test_split} == set(PRIORITIES)
 
 
-def test_the_held_out_split_is_about_a_fifth_and_shares_no_message_with_training(train_split, test_split):
-    assert 0.15 <= len(test_split) / (len(train_split) + len(test_split)) <= 0.25
+def test_the_held_out_split_is_a_seventh_to_a_quarter_and_shares_no_message_with_training(
+    train_split, test_split
+):
+    # the training split grows with hand-written messages; the held-out one stays as it was written
+    assert 0.14 <= len(test_split) / (len(train_split) + len(test_split)) <= 0.25
     assert not {e.text for e in train_split} & {e.text for e in test_split}
 
 
@@ -56,10 +59,14 @@ def test_a_malformed_data_line_is_refused_with_its_line_number(tmp_path):
 # --- training, saving, loading -------------------------------------------------------------------
 
 SMALL = [
-    Example("打印机不出纸", "hardware", "P2"), Example("小票打不出来", "hardware", "P2"),
-    Example("屏幕碎了", "hardware", "P2"), Example("按键坏了", "hardware", "P2"),
-    Example("钱没到账", "settlement", "P1"), Example("昨天的钱还没到", "settlement", "P1"),
-    Example("到账少了", "settlement", "P1"), Example("结算款没到", "settlement", "P1"),
+    Example("打印机不出纸", "hardware", "P2"),
+    Example("小票打不出来", "hardware", "P2"),
+    Example("屏幕碎了", "hardware", "P2"),
+    Example("按键坏了", "hardware", "P2"),
+    Example("钱没到账", "settlement", "P1"),
+    Example("昨天的钱还没到", "settlement", "P1"),
+    Example("到账少了", "settlement", "P1"),
+    Example("结算款没到", "settlement", "P1"),
 ]
 
 
@@ -78,8 +85,12 @@ def test_training_needs_two_classes_of_each_label():
 
 
 def test_a_correction_of_one_field_trains_only_that_field():
-    examples = [*SMALL, Example("屏幕碎了还能用吗", None, "P3"), Example("按键能换吗", None, "P3"),
-                Example("怎么换打印纸", None, "P3")]
+    examples = [
+        *SMALL,
+        Example("屏幕碎了还能用吗", None, "P3"),
+        Example("按键能换吗", None, "P3"),
+        Example("怎么换打印纸", None, "P3"),
+    ]
     model = classifier.train(examples)
     assert set(model.category.classes_) == {"hardware", "settlement"}
     assert set(model.priority.classes_) == {"P1", "P2", "P3"}
@@ -113,7 +124,10 @@ def test_a_model_from_another_scikit_learn_version_is_not_loaded(tmp_path):
 
 
 def test_the_version_changes_with_the_training_data():
-    assert classifier.train(SMALL).version != classifier.train([*SMALL, Example("机器摔了", "hardware", "P2")]).version
+    assert (
+        classifier.train(SMALL).version
+        != classifier.train([*SMALL, Example("机器摔了", "hardware", "P2")]).version
+    )
 
 
 def test_evaluation_reports_precision_recall_and_f1_per_class():
@@ -130,9 +144,23 @@ def test_evaluation_reports_precision_recall_and_f1_per_class():
 
 @pytest.mark.parametrize(
     "text",
-    ["收不了款了", "收 不了 款", "刷不了卡", "机器黑屏", "开不了机", "客人被扣了两次钱", "重复扣款", "商户被冻结了",
-     "机器被偷了", "所有卡都显示96", "每笔交易都失败", "三天了 一分钱都没到账", "The terminal won't turn on",
-     "customer was charged twice", "every card is declined"],
+    [
+        "收不了款了",
+        "收 不了 款",
+        "刷不了卡",
+        "机器黑屏",
+        "开不了机",
+        "客人被扣了两次钱",
+        "重复扣款",
+        "商户被冻结了",
+        "机器被偷了",
+        "所有卡都显示96",
+        "每笔交易都失败",
+        "三天了 一分钱都没到账",
+        "The terminal won't turn on",
+        "customer was charged twice",
+        "every card is declined",
+    ],
 )
 def test_words_that_mean_no_payments_or_money_at_risk_make_p1(text):
     assert rules_apply(text, response_codes=[]).p1
@@ -140,8 +168,16 @@ def test_words_that_mean_no_payments_or_money_at_risk_make_p1(text):
 
 @pytest.mark.parametrize(
     "text",
-    ["偶尔刷不了卡", "信用卡刷不了 储蓄卡可以", "有时候黑屏一下又好了", "挥卡刷不了 插卡是好的", "机器丢了要赔多少钱",
-     "打印机不出纸", "流量费一年扣了三次", "怎么防止冻结"],
+    [
+        "偶尔刷不了卡",
+        "信用卡刷不了 储蓄卡可以",
+        "有时候黑屏一下又好了",
+        "挥卡刷不了 插卡是好的",
+        "机器丢了要赔多少钱",
+        "打印机不出纸",
+        "流量费一年扣了三次",
+        "怎么防止冻结",
+    ],
 )
 def test_partial_hypothetical_or_minor_faults_are_not_p1_by_rule(text):
     assert not rules_apply(text, response_codes=[]).p1
@@ -168,9 +204,14 @@ def test_a_terminal_side_code_means_at_least_degraded_and_a_cardholder_code_does
 def _prediction(category="hardware", priority="P3", p1=0.1, confidence=0.7) -> Prediction:
     scores = {"P1": p1, "P2": 0.0, "P3": 1 - p1, "P4": 0.0}
     scores[priority] = max(scores.get(priority, 0.0), 0.5)
-    return Prediction(category=category, category_confidence=confidence, priority=priority,
-                      priority_confidence=scores[priority], category_scores={category: confidence},
-                      priority_scores=scores)
+    return Prediction(
+        category=category,
+        category_confidence=confidence,
+        priority=priority,
+        priority_confidence=scores[priority],
+        category_scores={category: confidence},
+        priority_scores=scores,
+    )
 
 
 def test_the_decision_takes_the_classifier_when_no_rule_speaks():
@@ -212,8 +253,12 @@ def test_the_fast_scorer_gives_scikit_learns_probabilities(train_split, test_spl
     priority = model.priority.predict_proba(texts)
     # then the probabilities are the same
     for prediction, category_row, priority_row in zip(fast, category, priority, strict=True):
-        assert [prediction.category_scores[c] for c in model.category.classes_] == pytest.approx(list(category_row))
-        assert [prediction.priority_scores[p] for p in model.priority.classes_] == pytest.approx(list(priority_row))
+        assert [prediction.category_scores[c] for c in model.category.classes_] == pytest.approx(
+            list(category_row)
+        )
+        assert [prediction.priority_scores[p] for p in model.priority.classes_] == pytest.approx(
+            list(priority_row)
+        )
 
 
 def test_the_fast_scorer_handles_two_classes_as_scikit_learn_does():

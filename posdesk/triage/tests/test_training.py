@@ -17,10 +17,14 @@ from posdesk.triage.services import triage_text, triage_texts
 pytestmark = pytest.mark.django_db
 
 SMALL = [
-    Example("打印机不出纸", "hardware", "P2"), Example("小票打不出来", "hardware", "P2"),
-    Example("屏幕碎了", "hardware", "P2"), Example("按键坏了", "hardware", "P3"),
-    Example("钱没到账", "settlement", "P1"), Example("昨天的钱还没到", "settlement", "P1"),
-    Example("到账少了", "settlement", "P3"), Example("结算款没到", "settlement", "P3"),
+    Example("打印机不出纸", "hardware", "P2"),
+    Example("小票打不出来", "hardware", "P2"),
+    Example("屏幕碎了", "hardware", "P2"),
+    Example("按键坏了", "hardware", "P3"),
+    Example("钱没到账", "settlement", "P1"),
+    Example("昨天的钱还没到", "settlement", "P1"),
+    Example("到账少了", "settlement", "P3"),
+    Example("结算款没到", "settlement", "P3"),
 ]
 
 
@@ -66,10 +70,12 @@ def test_a_model_built_from_older_shipped_data_is_retrained(own_model_dir):
 def test_another_process_retraining_is_picked_up(own_model_dir, monkeypatch):
     first = training.model_get()
     # another process saves a model retrained with corrections
-    newer = classifier.train([*SMALL, Example("机器摔坏了", "hardware", "P2")],
-                             shipped_data=classifier.data_fingerprint(SMALL))
+    newer = classifier.train(
+        [*SMALL, Example("机器摔坏了", "hardware", "P2")], shipped_data=classifier.data_fingerprint(SMALL)
+    )
     classifier.save(newer, training.model_path())
     import os
+
     os.utime(training.model_path(), (1, 2_000_000_000))  # a distinct mtime, whatever the clock's resolution
     monkeypatch.setattr(training, "_checked_at", 0.0)  # as if RELOAD_SECONDS had passed
     assert training.model_get().version == newer.version != first.version
@@ -129,16 +135,18 @@ def test_many_texts_at_once_give_the_same_results_as_one_by_one():
 
 
 def test_the_shipped_model_meets_its_quality_floor_on_the_held_out_split():
-    # the figures in bench/RESULTS.md; this guards against a change of data, rules or features
-    # that makes triage worse
+    # the figures in bench/RESULTS.md (category macro-F1 0.906, P1 recall 0.964); this guards against
+    # a change of data, rules or features that makes triage worse
     report = training.model_evaluate(training.model_get())
-    assert report.category.macro_f1 >= 0.82
+    assert report.category.macro_f1 >= 0.89
     assert report.priority.score("P1").recall >= 0.95
 
 
 def test_classify_reads_json_lines_and_writes_them_back_with_triage_added(monkeypatch):
     lines = [
-        json.dumps({"id": 7, "text": "交易失败 返回码96 终端号12345678 商户号898330157220001"}, ensure_ascii=False),
+        json.dumps(
+            {"id": 7, "text": "交易失败 返回码96 终端号12345678 商户号898330157220001"}, ensure_ascii=False
+        ),
         "",
         "not json",
         json.dumps({"id": 8}),
