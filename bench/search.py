@@ -183,7 +183,7 @@ def inner(args: argparse.Namespace) -> dict:
     out["articles_build_s"] = round(seconds, 1)
     if args.prepare:
         return out
-    out["tickets"] = Ticket.objects.count()
+    out["tickets"] = 0 if args.skip_tickets else Ticket.objects.count()
     queries = [q for q, _ in SEARCH_CASES]
     for q in queries[:5]:
         article_suggest(text=q)  # warm the dictionaries and the database cache
@@ -192,6 +192,9 @@ def inner(args: argparse.Namespace) -> dict:
         for q in queries:
             suggest_ms += _time(lambda q=q: article_suggest(text=q, audience="merchant", limit=3), 1)
     out["article_suggest"] = _summary(suggest_ms)
+    if args.skip_tickets:
+        out["ticket_matches"] = {}
+        return out
     ticket_ms: list[float] = []
     page_ms: list[float] = []
     matches: dict[str, int] = {}
@@ -224,6 +227,7 @@ def main() -> None:
     parser.add_argument("--pg-url", default="postgres://postgres@127.0.0.1:5432/h_k_bench")
     parser.add_argument("--json", default="")
     parser.add_argument("--prepare", action="store_true", help="only top the articles up (untimed), then stop")
+    parser.add_argument("--skip-tickets", action="store_true", help="time the article suggestions only")
     parser.add_argument("--inner", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.inner:
@@ -237,7 +241,7 @@ def main() -> None:
         else:
             env.pop("DATABASE_URL", None)
         command = [sys.executable, __file__, "--inner", "--articles", str(args.articles), "--repeat", str(args.repeat),
-                   *(["--prepare"] if args.prepare else [])]
+                   *(["--prepare"] if args.prepare else []), *(["--skip-tickets"] if args.skip_tickets else [])]
         proc = subprocess.run(command, env=env, cwd=ROOT, capture_output=True, text=True)  # noqa: S603 - our own script
         sys.stderr.write(proc.stderr[-3000:] if proc.returncode else "")
         for line in proc.stdout.splitlines():
@@ -257,7 +261,8 @@ def main() -> None:
                 s = r[name]
                 print(f"  {name:22} n={s['n']:5}  p50 {s['p50']:7.2f} ms  p95 {s['p95']:7.2f} ms  "
                       f"p99 {s['p99']:7.2f} ms  max {s['max']:7.2f} ms")
-        print("  ticket matches (capped at 200): " + ", ".join(f"{q} {n}" for q, n in r["ticket_matches"].items()))
+        if r["ticket_matches"]:
+            print("  ticket matches (capped at 200): " + ", ".join(f"{q} {n}" for q, n in r["ticket_matches"].items()))
         for fallback, q in r.get("quality", {}).items():
             print(f"  quality, fallback {fallback:6}: {q['top3']}/{q['of']} in the top 3; missed: {', '.join(q['missed'])}")
     if args.json:

@@ -149,11 +149,19 @@ def _document_frequencies(terms: Sequence[str]) -> tuple[int, dict[str, int]]:
     """(articles indexed, {term: articles holding it}), from the cache where it has them. Below
     DF_FLOOR articles no term is counted (none could be cut)."""
     generation = cache.get(_DF_GENERATION, 0)
+    if _on_postgres():
+        key = f"knowledge:article-df:{generation}:postgres"
+        counted = cache.get(key)
+        if counted is None:
+            counted = _postgres_shares()
+            cache.set(key, counted, DF_TTL)
+        total, shares = counted
+        return total, {} if total <= DF_FLOOR else {term: round(shares.get(term, 0.0) * total) for term in terms}
     total_key = f"knowledge:article-df:{generation}:"
     total = cache.get(total_key)
     if total is None:
         with connection.cursor() as cursor:
-            cursor.execute(f"SELECT count(*) FROM {ARTICLE_PG if _on_postgres() else 'knowledge_article'}")
+            cursor.execute(f"SELECT count(*) FROM {ARTICLE_FTS}_docsize")
             total = int(cursor.fetchone()[0])
         cache.set(total_key, total, DF_TTL)
     if total <= DF_FLOOR:
@@ -162,37 +170,53 @@ def _document_frequencies(terms: Sequence[str]) -> tuple[int, dict[str, int]]:
     cached = cache.get_many(list(keys.values()))
     missing = [term for term, key in keys.items() if key not in cached]
     if missing:
-        with connection.cursor() as cursor:
-            if _on_postgres():
-                counts = ", ".join(["count(*) FILTER (WHERE document @@ CAST(%s AS tsquery))"] * len(missing))
-                cursor.execute(
-                    f"SELECT {counts} FROM {ARTICLE_PG} WHERE document @@ CAST(%s AS tsquery)",
-                    [*(_ts_lexeme(term) for term in missing), " | ".join(_ts_lexeme(term) for term in missing)],
-                )
-                fresh = dict(zip(missing, (int(n) for n in cursor.fetchone()), strict=True))
-            else:
-                # fts5vocab: documents per term, read from the index itself (a table of this connection)
-                cursor.execute(f"CREATE VIRTUAL TABLE IF NOT EXISTS temp.{ARTICLE_FTS}_terms "
-                               f"USING fts5vocab(main, {ARTICLE_FTS}, row)")
-                placeholders = ", ".join(["%s"] * len(missing))
-                cursor.execute(f"SELECT term, doc FROM temp.{ARTICLE_FTS}_terms WHERE term IN ({placeholders})",
-                               missing)
-                fresh = {term: 0 for term in missing} | {row[0]: int(row[1]) for row in cursor.fetchall()}
+        fresh = _sqlite_frequencies(missing)
         cache.set_many({keys[term]: n for term, n in fresh.items()}, DF_TTL)
         cached.update({keys[term]: n for term, n in fresh.items()})
     return total, {term: cached[key] for term, key in keys.items()}
 
 
-def _selective(terms: Sequence[str]) -> list[str]:
-    """`terms` without those too common to pick candidates (DF_CUT); the rarest one when all are."""
-    if not terms:
-        return []
-    total, frequency = _document_frequencies(terms)
+def _sqlite_frequencies(terms: Sequence[str]) -> dict[str, int]:
+    """Exact, from the index itself (fts5vocab: documents per term; a table of this connection)."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"CREATE VIRTUAL TABLE IF NOT EXISTS temp.{ARTICLE_FTS}_terms USING fts5vocab(main, {ARTICLE_FTS}, row)"
+        )
+        placeholders = ", ".join(["%s"] * len(terms))
+        cursor.execute(f"SELECT term, doc FROM temp.{ARTICLE_FTS}_terms WHERE term IN ({placeholders})", list(terms))
+        return dict.fromkeys(terms, 0) | {row[0]: int(row[1]) for row in cursor.fetchall()}
+
+
+def _postgres_shares() -> tuple[int, dict[str, float]]:
+    """(articles indexed, {lexeme: share of articles}), the shares from the planner's statistics
+    of the `head` vectors (what the ranking reads): ANALYZE keeps those of the most common lexemes
+    (ten times the statistics target of them), so any lexeme in more than a few per cent of the
+    articles is there; one absent counts as rare. Counting rows per word instead would cost more
+    than the search (交易: 58,000 rows)."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT (SELECT count(*) FROM {ARTICLE_PG}), stats.most_common_elems::text::text[], "
+            "stats.most_common_elem_freqs FROM (SELECT 1) AS one LEFT JOIN pg_stats AS stats "
+            "ON stats.schemaname = current_schema() AND stats.tablename = %s AND stats.attname = 'head'",
+            [ARTICLE_PG],
+        )
+        total, lexemes, shares = cursor.fetchone()
+    return int(total), dict(zip(lexemes, shares, strict=False)) if lexemes else {}
+
+
+def _selective(words: Sequence[str], sounds: Sequence[str]) -> tuple[int, list[str], list[str]]:
+    """(articles indexed, the words, the pinyin pairs) that pick candidates: without those in more
+    than DF_CUT of the articles (of each kind, the rarest one is kept when all are that common)."""
+    total, frequency = _document_frequencies([*words, *sounds])
     if not frequency:
-        return list(terms)
+        return total, list(words), list(sounds)
     ceiling = max(DF_CUT * total, DF_FLOOR)
-    kept = [term for term in terms if frequency[term] <= ceiling]
-    return kept or [min(terms, key=lambda term: frequency[term])]
+
+    def cut(terms: Sequence[str]) -> list[str]:
+        kept = [term for term in terms if frequency[term] <= ceiling]
+        return kept or ([min(terms, key=lambda term: frequency[term])] if terms else [])
+
+    return total, cut(words), cut(sounds)
 
 
 def _article_df_changed() -> None:
@@ -202,37 +226,59 @@ def _article_df_changed() -> None:
         cache.set(_DF_GENERATION, 1, None)
 
 
-def _ranked_article_ids(words: list[str], sounds: list[str], fetch: int) -> list[tuple[int, float]]:
-    """Up to `fetch` (article id, score) of the whole index, best first (score: higher is better)."""
+def _ranked_article_ids(
+    words: list[str], sounds: list[str], fetch: int, *, indexed: int,
+) -> list[tuple[int, float]]:
+    """Up to `fetch` (article id, score) of the whole index, best first (score: higher is better).
+    `indexed`: the articles in the index; with fewer than `fetch` no pass but the last can stop
+    the search, so only the last one runs (the same result, in one query).
+
+    A cheap first pass: the articles holding every word, when there are `fetch` of them — they
+    are the best candidates, and ranking only them, not every article holding any word, is what
+    keeps a query of common words fast (打印机没反应了: 2,700 articles instead of 20,000). Otherwise
+    any word or pinyin pair may match (a typo, a word the articles do not use)."""
     with connection.cursor() as cursor:
         if _on_postgres():
+            with_sounds = " | ".join(_ts_lexeme(term) for term in [*words, *sounds])
             # the head (title, symptoms, codes, summary, pinyin pairs) first: small vectors rank fast;
             # the whole document only when the head alone finds too few (words only in the body)
-            by_words = " | ".join(_ts_lexeme(term) for term in words)
-            with_sounds = " | ".join(_ts_lexeme(term) for term in [*words, *sounds])
+            stages = [("head", " & ".join(_ts_lexeme(term) for term in words))] if len(words) > 1 else []
             # words before pinyin pairs: common syllable pairs match far more rows than the words do
-            stages = [("head", by_words), ("head", with_sounds), ("document", with_sounds)] if words else [
-                ("head", with_sounds), ("document", with_sounds)]
+            if words:
+                stages.append(("head", " | ".join(_ts_lexeme(term) for term in words)))
+            stages += [("head", with_sounds), ("document", with_sounds)]
+            if indexed < fetch:
+                stages = stages[-1:]
             rows: list[tuple[int, float]] = []
             for column, tsquery in stages:
                 cursor.execute(
-                    f"SELECT article_id, ts_rank(%s, {column}, q) AS score FROM {ARTICLE_PG}, "
-                    f"CAST(%s AS tsquery) AS q WHERE {column} @@ q ORDER BY score DESC, article_id LIMIT %s",
-                    [PG_WEIGHTS, tsquery, fetch],
+                    f"SELECT article_id, ts_rank(%s, {column}, r) AS score FROM {ARTICLE_PG}, "
+                    f"CAST(%s AS tsquery) AS q, CAST(%s AS tsquery) AS r WHERE {column} @@ q "
+                    "ORDER BY score DESC, article_id LIMIT %s",
+                    [PG_WEIGHTS, tsquery, with_sounds, fetch],
                 )
                 rows = [(row[0], float(row[1])) for row in cursor.fetchall()]
                 if len(rows) >= fetch:
                     break
             return rows
-        match = " OR ".join(_fts5_phrase(term) for term in [*words, *sounds])
         weights = ", ".join(str(w) for w in BM25_WEIGHTS)
-        cursor.execute(
-            f"SELECT rowid, bm25({ARTICLE_FTS}, {weights}) AS rank FROM {ARTICLE_FTS} "
-            f"WHERE {ARTICLE_FTS} MATCH %s ORDER BY rank LIMIT %s",
-            [match, fetch],
-        )
-        # bm25() is negative, more negative is better: flip it so higher is better on both backends
-        return [(row[0], -float(row[1])) for row in cursor.fetchall()]
+        any_term = " OR ".join(_fts5_phrase(term) for term in [*words, *sounds])
+        ranked: list[tuple[int, float]] = []
+        first_pass = [" AND ".join(_fts5_phrase(term) for term in words)] if len(words) > 1 and indexed >= fetch else []
+        for every_word in [*first_pass, ""]:
+            # the same score either way (every term, pinyin pairs too); bm25 is computed only for the
+            # rows the first pass let through
+            cursor.execute(
+                f"SELECT rowid, bm25({ARTICLE_FTS}, {weights}) AS rank FROM {ARTICLE_FTS} WHERE {ARTICLE_FTS} MATCH %s "
+                + (f"AND +rowid IN (SELECT rowid FROM {ARTICLE_FTS} WHERE {ARTICLE_FTS} MATCH %s) " if every_word else "")
+                + "ORDER BY rank LIMIT %s",
+                [any_term, *([every_word] if every_word else []), fetch],
+            )
+            # bm25() is negative, more negative is better: flip it so higher is better on both backends
+            ranked = [(row[0], -float(row[1])) for row in cursor.fetchall()]
+            if len(ranked) >= fetch:
+                break
+        return ranked
 
 
 def article_hits(query: str, *, within: QuerySet | None = None, limit: int = CANDIDATES) -> list[ArticleHit]:
@@ -246,10 +292,10 @@ def article_hits(query: str, *, within: QuerySet | None = None, limit: int = CAN
     words, sounds = article_query_terms(query)
     if not words and not sounds:
         return []
-    words, sounds = _selective(words), _selective(sounds) if sounds else []
+    total, words, sounds = _selective(words, sounds)
     fetch = limit if within is None else limit * 2
     while True:
-        ranked = _ranked_article_ids(words, sounds, fetch)
+        ranked = _ranked_article_ids(words, sounds, fetch, indexed=total)
         exhausted = len(ranked) < fetch
         if within is not None and ranked:
             # the scope as a per-row check: the plan is by primary key whatever the statistics say
