@@ -5,6 +5,7 @@ fallback ranks better on the search test set.
 
     .venv/bin/python bench/search.py                       # both databases
     .venv/bin/python bench/search.py --db sqlite --articles 20000 --repeat 3   # a quick look
+    .venv/bin/python bench/search.py --skip-tickets        # article suggestions only (no ticket index needed)
 
 Databases (never the shared posdesk_bench ones): SQLite under --data-dir (default /tmp/h-K-bench),
 PostgreSQL at --pg-url (default …/h_k_bench). Build them once, outside this script:
@@ -40,8 +41,26 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 TICKET_QUERIES = [
-    "打印机", "刷卡 没反应", "押金", "签到失败", "流量卡", "到账", "A0", "黑屏", "扫码", "退款",
-    "打不出小票", "交易失败 96", "激活", "冻结", "移机", "密码", "充电", "死机", "费率", "换结算卡",
+    "打印机",
+    "刷卡 没反应",
+    "押金",
+    "签到失败",
+    "流量卡",
+    "到账",
+    "A0",
+    "黑屏",
+    "扫码",
+    "退款",
+    "打不出小票",
+    "交易失败 96",
+    "激活",
+    "冻结",
+    "移机",
+    "密码",
+    "充电",
+    "死机",
+    "费率",
+    "换结算卡",
 ]
 
 
@@ -51,11 +70,17 @@ def _percentile(values: list[float], share: float) -> float:
 
 
 def _summary(ms: list[float]) -> dict:
-    return {"n": len(ms), "p50": round(statistics.median(ms), 2), "p95": round(_percentile(ms, 0.95), 2),
-            "p99": round(_percentile(ms, 0.99), 2), "max": round(max(ms), 2)}
+    return {
+        "n": len(ms),
+        "p50": round(statistics.median(ms), 2),
+        "p95": round(_percentile(ms, 0.95), 2),
+        "p99": round(_percentile(ms, 0.99), 2),
+        "max": round(max(ms), 2),
+    }
 
 
 # --- inside one database's Django process ---------------------------------------------------
+
 
 def _setup() -> None:
     sys.path.insert(0, str(ROOT))
@@ -92,22 +117,41 @@ def _top_up_articles(target: int, seed: int = 7) -> tuple[int, float]:
             symptoms = base.symptoms.splitlines()
             rng.shuffle(symptoms)
             variant = f"{rng.choice(MODELS)} {rng.choice(DISTRICTS)}{rng.choice(SHOPS)}"
-            batch.append(Article(
-                slug=f"bench-{n}", title=f"{base.title.split(' · ')[0]}（{variant}）"[:120], category=base.category,
-                summary=base.summary, symptoms="\n".join(symptoms[: rng.randint(2, len(symptoms))]),
-                steps=base.steps, body=base.body, response_codes=base.codes,
-                audience="internal" if rng.random() < 0.25 else "merchant",
-                status="draft" if rng.random() < 0.1 else "published",
-            ))
+            batch.append(
+                Article(
+                    slug=f"bench-{n}",
+                    title=f"{base.title.split(' · ')[0]}（{variant}）"[:120],
+                    category=base.category,
+                    summary=base.summary,
+                    symptoms="\n".join(symptoms[: rng.randint(2, len(symptoms))]),
+                    steps=base.steps,
+                    body=base.body,
+                    response_codes=base.codes,
+                    audience="internal" if rng.random() < 0.25 else "merchant",
+                    status="draft" if rng.random() < 0.1 else "published",
+                )
+            )
             n += 1
         with transaction.atomic():
             created = Article.objects.bulk_create(batch)
-            search.article_index_documents([
-                (a.pk, documents.article_document(documents.ArticleText(
-                    title=a.title, symptoms=a.symptoms, response_codes=a.response_codes, summary=a.summary,
-                    steps=a.steps, body=a.body)))
-                for a in created
-            ])
+            search.article_index_documents(
+                [
+                    (
+                        a.pk,
+                        documents.article_document(
+                            documents.ArticleText(
+                                title=a.title,
+                                symptoms=a.symptoms,
+                                response_codes=a.response_codes,
+                                summary=a.summary,
+                                steps=a.steps,
+                                body=a.body,
+                            )
+                        ),
+                    )
+                    for a in created
+                ]
+            )
         print(f"  articles: {n:,} / {target:,}  {time.perf_counter() - started:.0f} s", flush=True)
     search.analyse_articles()
     return n, time.perf_counter() - started
@@ -134,30 +178,47 @@ def _quality() -> dict:
     results = {}
     for fallback in ("", "chars", "sounds"):
         db = sqlite3.connect(":memory:")
-        db.execute("CREATE VIRTUAL TABLE a USING fts5(title, symptoms, summary, body, sounds, "
-                   "tokenize='unicode61 remove_diacritics 0')")
+        db.execute(
+            "CREATE VIRTUAL TABLE a USING fts5(title, symptoms, summary, body, sounds, "
+            "tokenize='unicode61 remove_diacritics 0')"
+        )
         slugs = {}
         for rowid, seed in enumerate(ARTICLES, start=1):
-            doc = documents.article_document(documents.ArticleText(
-                title=seed.title, symptoms=seed.symptoms, response_codes=seed.codes, summary=seed.summary,
-                steps=seed.steps, body=seed.body), fallback=fallback)
-            db.execute("INSERT INTO a (rowid, title, symptoms, summary, body, sounds) VALUES (?, ?, ?, ?, ?, ?)",
-                       (rowid, doc.title, doc.symptoms, doc.summary, doc.body, doc.sounds))
+            doc = documents.article_document(
+                documents.ArticleText(
+                    title=seed.title,
+                    symptoms=seed.symptoms,
+                    response_codes=seed.codes,
+                    summary=seed.summary,
+                    steps=seed.steps,
+                    body=seed.body,
+                ),
+                fallback=fallback,
+            )
+            db.execute(
+                "INSERT INTO a (rowid, title, symptoms, summary, body, sounds) VALUES (?, ?, ?, ?, ?, ?)",
+                (rowid, doc.title, doc.symptoms, doc.summary, doc.body, doc.sounds),
+            )
             slugs[rowid] = seed.slug
         hits = 0
         missed = []
         for query, slug in cases:
             words = documents.query_terms(query)
-            fuzzy = {"": [], "chars": documents.query_char_pairs(query),
-                     "sounds": documents.query_sound_pairs(query)}[fallback]
+            fuzzy = {
+                "": [],
+                "chars": documents.query_char_pairs(query),
+                "sounds": documents.query_sound_pairs(query),
+            }[fallback]
             terms = [*words, *fuzzy]
             if not terms:
                 missed.append(query)
                 continue
             match = " OR ".join('"' + t.replace('"', '""') + '"' for t in terms)
             weights = ", ".join(str(w) for w in search.BM25_WEIGHTS)
-            rows = db.execute(f"SELECT rowid FROM a WHERE a MATCH ? ORDER BY bm25(a, {weights}) LIMIT 3",  # noqa: S608
-                              (match,)).fetchall()
+            rows = db.execute(
+                f"SELECT rowid FROM a WHERE a MATCH ? ORDER BY bm25(a, {weights}) LIMIT 3",  # noqa: S608
+                (match,),
+            ).fetchall()
             if slug in [slugs[r[0]] for r in rows]:
                 hits += 1
             else:
@@ -205,8 +266,12 @@ def inner(args: argparse.Namespace) -> dict:
         for q in TICKET_QUERIES:
             ticket_ms += _time(lambda q=q: matches.__setitem__(q, len(ticket_ids_matching(q))), 1)
             if agent is not None:
-                page_ms += _time(lambda q=q: list(
-                    ticket_filter(agent, TicketFilters(q=q)).order_by("-created_at", "-id")[:25]), 1)
+                page_ms += _time(
+                    lambda q=q: list(
+                        ticket_filter(agent, TicketFilters(q=q)).order_by("-created_at", "-id")[:25]
+                    ),
+                    1,
+                )
     out["ticket_ids_matching"] = _summary(ticket_ms)
     if page_ms:
         out["ticket_list_page_q"] = _summary(page_ms)
@@ -218,15 +283,20 @@ def inner(args: argparse.Namespace) -> dict:
 
 # --- the driver -------------------------------------------------------------------------------
 
+
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--db", choices=["sqlite", "postgres", "both"], default="both")
     parser.add_argument("--articles", type=int, default=100_000)
     parser.add_argument("--repeat", type=int, default=5)
     parser.add_argument("--data-dir", default="/tmp/h-K-bench")  # noqa: S108 - a benchmark database, by design
     parser.add_argument("--pg-url", default="postgres://postgres@127.0.0.1:5432/h_k_bench")
     parser.add_argument("--json", default="")
-    parser.add_argument("--prepare", action="store_true", help="only top the articles up (untimed), then stop")
+    parser.add_argument(
+        "--prepare", action="store_true", help="only top the articles up (untimed), then stop"
+    )
     parser.add_argument("--skip-tickets", action="store_true", help="time the article suggestions only")
     parser.add_argument("--inner", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -234,14 +304,23 @@ def main() -> None:
         print("RESULT " + json.dumps(inner(args), ensure_ascii=False), flush=True)
         return
     results = []
-    for db in (["sqlite", "postgres"] if args.db == "both" else [args.db]):
+    for db in ["sqlite", "postgres"] if args.db == "both" else [args.db]:
         env = {**os.environ, "POSDESK_DATA_DIR": args.data_dir if db == "sqlite" else f"{args.data_dir}/pg"}
         if db == "postgres":
             env["DATABASE_URL"] = args.pg_url
         else:
             env.pop("DATABASE_URL", None)
-        command = [sys.executable, __file__, "--inner", "--articles", str(args.articles), "--repeat", str(args.repeat),
-                   *(["--prepare"] if args.prepare else []), *(["--skip-tickets"] if args.skip_tickets else [])]
+        command = [
+            sys.executable,
+            __file__,
+            "--inner",
+            "--articles",
+            str(args.articles),
+            "--repeat",
+            str(args.repeat),
+            *(["--prepare"] if args.prepare else []),
+            *(["--skip-tickets"] if args.skip_tickets else []),
+        ]
         proc = subprocess.run(command, env=env, cwd=ROOT, capture_output=True, text=True)  # noqa: S603 - our own script
         sys.stderr.write(proc.stderr[-3000:] if proc.returncode else "")
         for line in proc.stdout.splitlines():
@@ -249,8 +328,10 @@ def main() -> None:
                 results.append(json.loads(line[7:]))
             else:
                 print(line)
-    print(f"\nmachine: {platform.processor() or platform.machine()}, {os.cpu_count()} cores, "
-          f"load {os.getloadavg()[0]:.1f}")
+    print(
+        f"\nmachine: {platform.processor() or platform.machine()}, {os.cpu_count()} cores, "
+        f"load {os.getloadavg()[0]:.1f}"
+    )
     for r in results:
         if "tickets" not in r:
             print(f"\n{r['db']}: {r['articles']:,} articles ready ({r['articles_build_s']} s)")
@@ -259,12 +340,19 @@ def main() -> None:
         for name in ("article_suggest", "ticket_ids_matching", "ticket_list_page_q"):
             if name in r:
                 s = r[name]
-                print(f"  {name:22} n={s['n']:5}  p50 {s['p50']:7.2f} ms  p95 {s['p95']:7.2f} ms  "
-                      f"p99 {s['p99']:7.2f} ms  max {s['max']:7.2f} ms")
+                print(
+                    f"  {name:22} n={s['n']:5}  p50 {s['p50']:7.2f} ms  p95 {s['p95']:7.2f} ms  "
+                    f"p99 {s['p99']:7.2f} ms  max {s['max']:7.2f} ms"
+                )
         if r["ticket_matches"]:
-            print("  ticket matches (capped at 200): " + ", ".join(f"{q} {n}" for q, n in r["ticket_matches"].items()))
+            print(
+                "  ticket matches (capped at 200): "
+                + ", ".join(f"{q} {n}" for q, n in r["ticket_matches"].items())
+            )
         for fallback, q in r.get("quality", {}).items():
-            print(f"  quality, fallback {fallback:6}: {q['top3']}/{q['of']} in the top 3; missed: {', '.join(q['missed'])}")
+            print(
+                f"  quality, fallback {fallback:6}: {q['top3']}/{q['of']} in the top 3; missed: {', '.join(q['missed'])}"
+            )
     if args.json:
         Path(args.json).write_text(json.dumps(results, ensure_ascii=False, indent=2))
 

@@ -50,6 +50,7 @@ def _on_postgres() -> bool:
 
 # --- literals -----------------------------------------------------------------------------
 
+
 def _fts5_phrase(term: str) -> str:
     return '"' + term.replace('"', '""') + '"'
 
@@ -71,11 +72,16 @@ def _tsvector_literal(fields: Sequence[tuple[str, str]]) -> str:
 
 # --- articles -------------------------------------------------------------------------------
 
+
 def article_document_for(article) -> ArticleDocument:  # noqa: ANN001 - a knowledge.models.Article
     return documents.article_document(
         ArticleText(
-            title=article.title, symptoms=article.symptoms, response_codes=article.response_codes,
-            summary=article.summary, steps=article.steps, body=article.body,
+            title=article.title,
+            symptoms=article.symptoms,
+            response_codes=article.response_codes,
+            summary=article.summary,
+            steps=article.steps,
+            body=article.body,
         )
     )
 
@@ -96,10 +102,18 @@ def article_index_documents(rows: Sequence[tuple[int, ArticleDocument]]) -> None
             cursor.executemany(  # `head` is generated from `document` (migration 0004)
                 f"INSERT INTO {ARTICLE_PG} (article_id, document) VALUES (%s, %s::tsvector)",
                 [
-                    (article_id, _tsvector_literal([
-                        (doc.title, "A"), (doc.symptoms, "B"), (doc.summary, "B"), (doc.sounds, "C"),
-                        (doc.body, "D"),
-                    ]))
+                    (
+                        article_id,
+                        _tsvector_literal(
+                            [
+                                (doc.title, "A"),
+                                (doc.symptoms, "B"),
+                                (doc.summary, "B"),
+                                (doc.sounds, "C"),
+                                (doc.body, "D"),
+                            ]
+                        ),
+                    )
                     for article_id, doc in rows
                 ],
             )
@@ -156,7 +170,9 @@ def _document_frequencies(terms: Sequence[str]) -> tuple[int, dict[str, int]]:
             counted = _postgres_shares()
             cache.set(key, counted, DF_TTL)
         total, shares = counted
-        return total, {} if total <= DF_FLOOR else {term: round(shares.get(term, 0.0) * total) for term in terms}
+        return total, {} if total <= DF_FLOOR else {
+            term: round(shares.get(term, 0.0) * total) for term in terms
+        }
     total_key = f"knowledge:article-df:{generation}:"
     total = cache.get(total_key)
     if total is None:
@@ -183,7 +199,9 @@ def _sqlite_frequencies(terms: Sequence[str]) -> dict[str, int]:
             f"CREATE VIRTUAL TABLE IF NOT EXISTS temp.{ARTICLE_FTS}_terms USING fts5vocab(main, {ARTICLE_FTS}, row)"
         )
         placeholders = ", ".join(["%s"] * len(terms))
-        cursor.execute(f"SELECT term, doc FROM temp.{ARTICLE_FTS}_terms WHERE term IN ({placeholders})", list(terms))
+        cursor.execute(
+            f"SELECT term, doc FROM temp.{ARTICLE_FTS}_terms WHERE term IN ({placeholders})", list(terms)
+        )
         return dict.fromkeys(terms, 0) | {row[0]: int(row[1]) for row in cursor.fetchall()}
 
 
@@ -227,7 +245,11 @@ def _article_df_changed() -> None:
 
 
 def _ranked_article_ids(
-    words: list[str], sounds: list[str], fetch: int, *, indexed: int,
+    words: list[str],
+    sounds: list[str],
+    fetch: int,
+    *,
+    indexed: int,
 ) -> list[tuple[int, float]]:
     """Up to `fetch` (article id, score) of the whole index, best first (score: higher is better).
     `indexed`: the articles in the index; with fewer than `fetch` no pass but the last can stop
@@ -264,13 +286,21 @@ def _ranked_article_ids(
         weights = ", ".join(str(w) for w in BM25_WEIGHTS)
         any_term = " OR ".join(_fts5_phrase(term) for term in [*words, *sounds])
         ranked: list[tuple[int, float]] = []
-        first_pass = [" AND ".join(_fts5_phrase(term) for term in words)] if len(words) > 1 and indexed >= fetch else []
+        first_pass = (
+            [" AND ".join(_fts5_phrase(term) for term in words)]
+            if len(words) > 1 and indexed >= fetch
+            else []
+        )
         for every_word in [*first_pass, ""]:
             # the same score either way (every term, pinyin pairs too); bm25 is computed only for the
             # rows the first pass let through
             cursor.execute(
                 f"SELECT rowid, bm25({ARTICLE_FTS}, {weights}) AS rank FROM {ARTICLE_FTS} WHERE {ARTICLE_FTS} MATCH %s "
-                + (f"AND +rowid IN (SELECT rowid FROM {ARTICLE_FTS} WHERE {ARTICLE_FTS} MATCH %s) " if every_word else "")
+                + (
+                    f"AND +rowid IN (SELECT rowid FROM {ARTICLE_FTS} WHERE {ARTICLE_FTS} MATCH %s) "
+                    if every_word
+                    else ""
+                )
                 + "ORDER BY rank LIMIT %s",
                 [any_term, *([every_word] if every_word else []), fetch],
             )
@@ -303,9 +333,12 @@ def article_hits(query: str, *, within: QuerySet | None = None, limit: int = CAN
             from posdesk.knowledge.models import Article
 
             ids = [article_id for article_id, _ in ranked]
-            inside = set(Article.objects.filter(
-                Exists(within.order_by().filter(pk=OuterRef("pk"))), pk__in=ids,
-            ).values_list("pk", flat=True))
+            inside = set(
+                Article.objects.filter(
+                    Exists(within.order_by().filter(pk=OuterRef("pk"))),
+                    pk__in=ids,
+                ).values_list("pk", flat=True)
+            )
             ranked = [(article_id, score) for article_id, score in ranked if article_id in inside]
         if len(ranked) >= limit or exhausted:
             return [ArticleHit(article_id=article_id, score=score) for article_id, score in ranked[:limit]]
@@ -339,6 +372,7 @@ def article_head_terms(article_ids: Sequence[int]) -> dict[int, tuple[frozenset[
 
 # --- tickets --------------------------------------------------------------------------------
 
+
 def ticket_search_index(ticket_ids: Sequence[int]) -> None:
     """(Re)index these tickets' subject and description for full-text search. Called after commit
     by triage's intake pipeline for new tickets, and in batches by `posdesk search_reindex`."""
@@ -346,7 +380,7 @@ def ticket_search_index(ticket_ids: Sequence[int]) -> None:
 
     ids = sorted({int(i) for i in ticket_ids})
     for start in range(0, len(ids), TICKET_BATCH):
-        batch = ids[start:start + TICKET_BATCH]
+        batch = ids[start : start + TICKET_BATCH]
         rows = [
             (ticket_id, documents.ticket_document(subject, description))
             for ticket_id, subject, description in Ticket.objects.filter(pk__in=batch).values_list(
@@ -381,11 +415,16 @@ def ticket_index_rebuild(*, batch: int = TICKET_BATCH, progress=None) -> int:  #
     done, after = 0, 0
     while True:
         chunk = list(
-            Ticket.objects.filter(pk__gt=after).order_by("pk").values_list("pk", "subject", "description")[:batch]
+            Ticket.objects.filter(pk__gt=after)
+            .order_by("pk")
+            .values_list("pk", "subject", "description")[:batch]
         )
         if not chunk:
             break
-        rows = [(ticket_id, documents.ticket_document(subject, description)) for ticket_id, subject, description in chunk]
+        rows = [
+            (ticket_id, documents.ticket_document(subject, description))
+            for ticket_id, subject, description in chunk
+        ]
         _ticket_index_rows([row[0] for row in rows], rows, fresh=True)
         done += len(rows)
         after = chunk[-1][0]
@@ -401,7 +440,9 @@ def analyse_articles() -> None:
     """Planner statistics after a bulk change (PostgreSQL's autovacuum comes later; SQLite keeps
     none until ANALYZE runs)."""
     with connection.cursor() as cursor:
-        cursor.execute(f"ANALYZE knowledge_article, {ARTICLE_PG}" if _on_postgres() else "ANALYZE knowledge_article")
+        cursor.execute(
+            f"ANALYZE knowledge_article, {ARTICLE_PG}" if _on_postgres() else "ANALYZE knowledge_article"
+        )
 
 
 def article_index_rebuild() -> int:
@@ -496,9 +537,12 @@ SCOPED_BATCH_MAX = 10_000  # matches read per round of a scoped search
 def _scoped(within: QuerySet, ids: Sequence[int]) -> set[int]:
     """Those of `ids` inside `within`: the scope as a per-row check, so the plan is by primary key
     whatever the statistics say."""
-    return set(within.model._default_manager.filter(
-        Exists(within.order_by().filter(pk=OuterRef("pk"))), pk__in=list(ids),
-    ).values_list("pk", flat=True))
+    return set(
+        within.model._default_manager.filter(
+            Exists(within.order_by().filter(pk=OuterRef("pk"))),
+            pk__in=list(ids),
+        ).values_list("pk", flat=True)
+    )
 
 
 def _matching_among(match: str, ids: Sequence[int]) -> set[int]:

@@ -76,7 +76,9 @@ def article_get_for_user(user, *, slug: str) -> Article:  # noqa: ANN001
 
 
 def _coverage(
-    query_words: Sequence[str], query_sounds: Sequence[str], head: tuple[frozenset[str], frozenset[str]],
+    query_words: Sequence[str],
+    query_sounds: Sequence[str],
+    head: tuple[frozenset[str], frozenset[str]],
 ) -> float:
     """The share of the query's words in the article's head (title, symptoms, codes, summary), as
     the index holds it; a word found only in the body is weak evidence of a fix."""
@@ -102,7 +104,11 @@ def _model_factor(model_ids: set[int], terminal_model_id: int | None) -> float:
 
 
 def article_search(
-    *, text: str, scope: QuerySet[Article], category: str | None = None, terminal_model_id: int | None = None,
+    *,
+    text: str,
+    scope: QuerySet[Article],
+    category: str | None = None,
+    terminal_model_id: int | None = None,
     limit: int = 20,
 ) -> list[Article]:
     """Articles of `scope` matching `text`, best first. The scope and category are applied inside
@@ -114,7 +120,11 @@ def article_search(
     rank = {hit.article_id: hit.score for hit in hits}
     articles = Article.objects.filter(pk__in=rank).prefetch_related("terminal_models")
     scored = [
-        (rank[article.pk] * _model_factor({m.pk for m in article.terminal_models.all()}, terminal_model_id), article)
+        (
+            rank[article.pk]
+            * _model_factor({m.pk for m in article.terminal_models.all()}, terminal_model_id),
+            article,
+        )
         for article in articles
     ]
     scored.sort(key=lambda pair: (-pair[0], pair[1].pk))
@@ -141,15 +151,23 @@ def article_suggest(
     order: dict[int, float] = {}  # id → order key
     codes = [code.strip().upper() for code in response_codes if code and code.strip()]
     if codes:
-        order.update(dict.fromkeys(
-            visible.filter(response_code_entries__code__in=codes).values_list("pk", flat=True), BY_CODE,
-        ))
-    hits = [hit for hit in search.article_hits(text, within=visible, limit=search.CANDIDATES)
-            if hit.article_id not in order]
+        order.update(
+            dict.fromkeys(
+                visible.filter(response_code_entries__code__in=codes).values_list("pk", flat=True),
+                BY_CODE,
+            )
+        )
+    hits = [
+        hit
+        for hit in search.article_hits(text, within=visible, limit=search.CANDIDATES)
+        if hit.article_id not in order
+    ]
     if hits:
         # the boosts need only each candidate's category and terminal models: the rows are read
         # for the few that are shown
-        categories = dict(Article.objects.filter(pk__in=[hit.article_id for hit in hits]).values_list("pk", "category"))
+        categories = dict(
+            Article.objects.filter(pk__in=[hit.article_id for hit in hits]).values_list("pk", "category")
+        )
         models: dict[int, set[int]] = {}
         if terminal_model_id is not None:
             for article_id, model_id in Article.terminal_models.through.objects.filter(
@@ -165,16 +183,27 @@ def article_suggest(
             order[hit.article_id] = key
     ranked = sorted(order, key=lambda article_id: (-order[article_id], article_id))[:limit]
     # the answer goes out to merchants at once: only with articles merchants may read (the same rule)
-    articles = Article.objects.annotate(
-        for_merchants=ExpressionWrapper(article_visibility(Audience.MERCHANT), output_field=BooleanField()),
-    ).only("pk", "slug", "title", "summary", "known_fix", "self_service_answer").in_bulk(ranked)
+    articles = (
+        Article.objects.annotate(
+            for_merchants=ExpressionWrapper(
+                article_visibility(Audience.MERCHANT), output_field=BooleanField()
+            ),
+        )
+        .only("pk", "slug", "title", "summary", "known_fix", "self_service_answer")
+        .in_bulk(ranked)
+    )
     words, sounds = search.article_query_terms(text)
     heads = search.article_head_terms([article_id for article_id in ranked if order[article_id] != BY_CODE])
     empty: tuple[frozenset[str], frozenset[str]] = (frozenset(), frozenset())
     return [
         ArticleSuggestion(
-            article_id=article.pk, slug=article.slug, title=article.title, summary=article.summary,
-            score=1.0 if order[article.pk] == BY_CODE else _coverage(words, sounds, heads.get(article.pk, empty)),
+            article_id=article.pk,
+            slug=article.slug,
+            title=article.title,
+            summary=article.summary,
+            score=1.0
+            if order[article.pk] == BY_CODE
+            else _coverage(words, sounds, heads.get(article.pk, empty)),
             answer=article.self_service_answer if article.known_fix and article.for_merchants else "",
         )
         for article in (articles[article_id] for article_id in ranked if article_id in articles)
@@ -186,8 +215,12 @@ def response_code_lookup(code: str) -> ResponseCodeInfo | None:
     if entry is None:
         return None
     return ResponseCodeInfo(
-        code=entry.code, meaning=entry.meaning, kind=entry.kind, remedy=entry.remedy,
-        terminal_fault=entry.terminal_fault, article_id=entry.article_id,
+        code=entry.code,
+        meaning=entry.meaning,
+        kind=entry.kind,
+        remedy=entry.remedy,
+        terminal_fault=entry.terminal_fault,
+        article_id=entry.article_id,
     )
 
 
@@ -196,7 +229,12 @@ def response_code_list() -> QuerySet[ResponseCode]:
 
 
 def article_list(
-    *, scope: QuerySet[Article], q: str = "", category: str = "", model: str = "", limit: int = 50,
+    *,
+    scope: QuerySet[Article],
+    q: str = "",
+    category: str = "",
+    model: str = "",
+    limit: int = 50,
 ) -> list[Article]:
     """A page of articles: by relevance when `q` is given, else by category and title. `model` is a
     terminal model code: articles for that model and those for every model."""
@@ -211,8 +249,10 @@ def article_list(
 
 def articles_due_for_review(*, on: datetime | None = None) -> QuerySet[Article]:
     today = timezone.localdate(on) if on else timezone.localdate()
-    return Article.objects.exclude(status=ArticleStatus.ARCHIVED).filter(review_due_on__lte=today).order_by(
-        "review_due_on", "pk"
+    return (
+        Article.objects.exclude(status=ArticleStatus.ARCHIVED)
+        .filter(review_due_on__lte=today)
+        .order_by("review_due_on", "pk")
     )
 
 
@@ -240,7 +280,11 @@ def deflection_counts(*, since: datetime) -> tuple[dict[str, int], list[Deflecti
         .order_by("-total", "article_id")[:50]
     )
     return totals, [
-        DeflectionRow(article_id=row["article_id"], title=row["article__title"] or "—",
-                      portal_article=row["portal_article"], self_service=row["self_service"])
+        DeflectionRow(
+            article_id=row["article_id"],
+            title=row["article__title"] or "—",
+            portal_article=row["portal_article"],
+            self_service=row["self_service"],
+        )
         for row in per_article
     ]

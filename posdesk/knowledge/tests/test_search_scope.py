@@ -18,14 +18,19 @@ pytestmark = pytest.mark.django_db
 
 def _article(world, **overrides) -> Article:
     values = dict(
-        title="打印机不出纸", category="hardware", symptoms="打印机不出纸\n小票打不出来", steps="1. 换纸",
-        status="published", audience="merchant",
+        title="打印机不出纸",
+        category="hardware",
+        symptoms="打印机不出纸\n小票打不出来",
+        steps="1. 换纸",
+        status="published",
+        audience="merchant",
     )
     values.update(overrides)
     return article_create(actor=world.admin, data=ArticleData(**values))
 
 
 # --- tickets -------------------------------------------------------------------------------------
+
 
 @pytest.fixture
 def printer_tickets(world, open_ticket, monkeypatch):
@@ -74,7 +79,9 @@ def test_scoped_word_search_keeps_newest_first_and_the_limit(world, open_ticket)
 
 
 def test_the_ticket_list_with_a_word_costs_a_fixed_number_of_queries(
-    world, printer_tickets, django_assert_max_num_queries,
+    world,
+    printer_tickets,
+    django_assert_max_num_queries,
 ) -> None:
     from django.db import connection
 
@@ -87,14 +94,20 @@ def test_the_ticket_list_with_a_word_costs_a_fixed_number_of_queries(
 
 # --- articles ------------------------------------------------------------------------------------
 
+
 @pytest.fixture
 def internal_noise(world, monkeypatch):
     """Three internal articles that rank above the merchant-facing one, and a text search that
     reads two candidates (the real count is 50)."""
     monkeypatch.setattr(search, "CANDIDATES", 2)
     for n in range(3):
-        _article(world, title=f"打印机不出纸 打印机 内部排查{n}", slug=f"internal-{n}", audience="internal",
-                 symptoms="打印机不出纸\n打印机\n小票打不出来")
+        _article(
+            world,
+            title=f"打印机不出纸 打印机 内部排查{n}",
+            slug=f"internal-{n}",
+            audience="internal",
+            symptoms="打印机不出纸\n打印机\n小票打不出来",
+        )
     return _article(world, title="小票出不来", slug="for-merchants", symptoms="打印机不出纸")
 
 
@@ -128,22 +141,44 @@ def test_suggestions_cost_a_fixed_number_of_queries(world, django_assert_max_num
 
 # --- one visibility rule -------------------------------------------------------------------------
 
+
 def test_the_self_service_answer_follows_the_visibility_rule(world) -> None:
     fix = _article(world, known_fix=True, self_service_answer="请换一卷热敏纸。")
-    assert [s.answer for s in article_suggest(text="打印机不出纸", audience="internal")] == ["请换一卷热敏纸。"]
+    assert [s.answer for s in article_suggest(text="打印机不出纸", audience="internal")] == [
+        "请换一卷热敏纸。"
+    ]
     # archived: no longer suggested to anyone, so no answer goes out
-    article_update(actor=world.admin, article_id=fix.pk, data=ArticleData(
-        title=fix.title, category=fix.category, symptoms=fix.symptoms, steps=fix.steps, status="archived",
-        known_fix=True, self_service_answer="请换一卷热敏纸。", slug=fix.slug,
-    ), based_on_version=fix.version)
+    article_update(
+        actor=world.admin,
+        article_id=fix.pk,
+        data=ArticleData(
+            title=fix.title,
+            category=fix.category,
+            symptoms=fix.symptoms,
+            steps=fix.steps,
+            status="archived",
+            known_fix=True,
+            self_service_answer="请换一卷热敏纸。",
+            slug=fix.slug,
+        ),
+        based_on_version=fix.version,
+    )
     assert article_suggest(text="打印机不出纸", audience="internal") == []
     assert not article_scope_for_user(world.merchant_user).filter(pk=fix.pk).exists()
 
 
-@pytest.mark.parametrize(("role", "sees_internal", "sees_draft"), [
-    ("merchant", False, False), ("agent", True, False), ("technician", True, False), ("supervisor", True, True),
-])
-def test_what_search_finds_for_a_role_is_what_its_gate_lets_it_read(world, role, sees_internal, sees_draft) -> None:
+@pytest.mark.parametrize(
+    ("role", "sees_internal", "sees_draft"),
+    [
+        ("merchant", False, False),
+        ("agent", True, False),
+        ("technician", True, False),
+        ("supervisor", True, True),
+    ],
+)
+def test_what_search_finds_for_a_role_is_what_its_gate_lets_it_read(
+    world, role, sees_internal, sees_draft
+) -> None:
     _article(world, slug="public")
     _article(world, slug="internal", audience="internal")
     _article(world, slug="draft", status="draft")
@@ -156,7 +191,10 @@ def test_what_search_finds_for_a_role_is_what_its_gate_lets_it_read(world, role,
 
 # --- the document-frequency cut -----------------------------------------------------------------
 
-def test_a_word_in_most_articles_does_not_pick_candidates_but_the_rare_one_still_ranks(world, monkeypatch) -> None:
+
+def test_a_word_in_most_articles_does_not_pick_candidates_but_the_rare_one_still_ranks(
+    world, monkeypatch
+) -> None:
     # given a knowledge base where 打印机 is in every article and 卡纸 in one
     monkeypatch.setattr(search, "DF_FLOOR", 0)
     for n in range(5):
