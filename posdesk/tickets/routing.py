@@ -412,9 +412,13 @@ def tickets_route_new(
 
 def _triage_settled(now: datetime) -> Q:
     """Tickets routing may place: triaged (no longer `new`: triage sets the category and priority
-    the skills and the order read), or new for longer than ROUTING_TRIAGE_GRACE_SECONDS — triage is
-    down, and the ticket is placed by its intake defaults rather than not at all."""
-    return ~Q(status=Status.NEW) | Q(
+    the skills and the order read) with the pipeline's follow-ups done when it triaged them (the
+    incident detector may link the ticket to an outage, which then holds it instead of an agent),
+    or new for longer than ROUTING_TRIAGE_GRACE_SECONDS — triage is down, and the ticket is placed
+    by its intake defaults rather than not at all. (The relation is named, not imported: triage
+    sits above tickets.)"""
+    followed_up = Q(triage_record__isnull=True) | Q(triage_record__followups_done_at__isnull=False)
+    return (~Q(status=Status.NEW) & followed_up) | Q(
         created_at__lt=now - timedelta(seconds=settings.ROUTING_TRIAGE_GRACE_SECONDS)
     )
 

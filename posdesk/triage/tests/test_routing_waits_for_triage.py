@@ -77,3 +77,34 @@ def test_a_ticket_triage_never_reached_is_routed_by_its_defaults_after_the_grace
     assert routed["assigned"] == 1
     assert ticket.status == Status.NEW and ticket.category == Category.CONSULTATION
     assert (ticket.team_id, ticket.assignee_id) == (world.team.pk, world.agent.pk)
+
+
+def test_the_routing_sweep_waits_for_the_follow_ups_of_a_triaged_ticket(
+    world: Any, desks: Any, open_ticket: Any, monkeypatch: Any
+) -> None:
+    # given a printer fault triaged, whose follow-ups (the incident detector among them) have not run:
+    # the worker stopped between the triage commit and the follow-ups
+    from posdesk.triage import pipeline
+    from posdesk.triage.models import TriageRecord
+
+    ticket = open_ticket(text="打印机不出纸了", actor=world.merchant_user, channel="portal")
+    monkeypatch.setattr(pipeline, "_followups_done", lambda ticket_ids: None)
+    monkeypatch.setattr(pipeline, "routing_kick", lambda: None)
+    tickets_triage(ticket_ids=[ticket.pk])
+    ticket.refresh_from_db()
+    assert ticket.status == Status.TRIAGED
+    assert TriageRecord.objects.get(ticket=ticket).followups_done_at is None
+
+    # when the routing sweep runs in that moment
+    routed = tickets_route_new()
+
+    # then it leaves the ticket to the follow-ups (an outage may hold it)
+    ticket.refresh_from_db()
+    assert routed == {"assigned": 0, "waiting": 0, "unrouted": 0}
+    assert ticket.assignee_id is None
+
+    # and once the follow-ups are done, the sweep places it with the hardware desk
+    TriageRecord.objects.filter(ticket=ticket).update(followups_done_at=ticket.created_at)
+    assert tickets_route_new()["assigned"] == 1
+    ticket.refresh_from_db()
+    assert (ticket.team_id, ticket.assignee_id) == (world.hardware.pk, world.agent2.pk)
