@@ -127,15 +127,6 @@ def article_index_documents(rows: Sequence[tuple[int, ArticleDocument]]) -> None
     _article_df_changed()
 
 
-def article_unindex(article_ids: Sequence[int]) -> None:
-    with connection.cursor() as cursor:
-        if _on_postgres():
-            cursor.execute(f"DELETE FROM {ARTICLE_PG} WHERE article_id = ANY(%s)", [list(article_ids)])
-        else:
-            cursor.executemany(f"DELETE FROM {ARTICLE_FTS} WHERE rowid = %s", [(i,) for i in article_ids])
-    _article_df_changed()
-
-
 def article_query_terms(query: str) -> tuple[list[str], list[str]]:
     """The query's words and pinyin pairs (segmented once per distinct query: jieba and pypinyin)."""
     words, sounds = _segmented_query(query)
