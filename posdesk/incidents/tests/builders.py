@@ -25,12 +25,13 @@ def merchants_in(district_code: str, count: int) -> list[Merchant]:
     district = f.district(district_code)
     batch = next(_serial)
     merchants = Merchant.objects.bulk_create([
-        Merchant(mid=f"8983{batch:03d}{district.pk:02d}{i:06d}", name=f"{district.name_zh}商户{i}", district=district,
+        # 15 digits whatever the district's id (PostgreSQL ids keep growing across flushed tests)
+        Merchant(mid=f"8983{batch:05d}{i:06d}", name=f"{district.name_zh}商户{i}", district=district,
                  address="杭州市", tier=Merchant.Tier.STANDARD)
         for i in range(count)
     ])
     MerchantContact.objects.bulk_create([
-        MerchantContact(merchant=m, name="老板", mobile=f"139{batch:02d}{i:06d}", is_primary=True)
+        MerchantContact(merchant=m, name="老板", mobile=f"139{batch % 100:02d}{i:06d}", is_primary=True)
         for i, m in enumerate(merchants)
     ])
     return merchants
