@@ -26,7 +26,7 @@ from posdesk.contact.services import (
 )
 from posdesk.outbox.models import OutboxMessage
 from posdesk.tickets.models import Ticket
-from tests.browser import snap
+from tests.browser import console_sign_in, portal_sign_in, snap
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -44,24 +44,8 @@ def _page_clock(page) -> None:
     page.clock.install(time=MONDAY_1000)
 
 
-def _portal_sign_in(page, base: str, mobile: str = "13812345678") -> None:
-    """As a merchant does: the mobile number, then the code from the SMS (read from the outbox)."""
-    page.goto(f"{base}/portal/")
-    page.fill('#login-form [name="mobile"]', mobile)
-    page.click("#send-code")
-    page.wait_for_selector('#login-form [name="code"]')
-    sms = OutboxMessage.objects.filter(purpose=OutboxMessage.Purpose.LOGIN_CODE, recipient=mobile).latest("pk")
-    page.fill('#login-form [name="code"]', re.search(r"\d{6}", sms.body).group())
-    page.click("#sign-in")
-    expect(page.locator("#report-fault")).to_be_visible()
 
 
-def _console_sign_in(page, base: str, username: str) -> None:
-    page.goto(f"{base}/console/login/")
-    page.fill("#login-form [name=username]", username)
-    page.fill("#login-form [name=password]", "Passw0rd!posdesk")
-    page.click("#login-form [type=submit]")
-    expect(page.locator("#logout-button")).to_be_visible()
 
 
 def _fits_the_phone(page) -> bool:
@@ -95,7 +79,7 @@ def test_merchant_on_a_phone_turns_on_do_not_disturb_and_withdraws_sms_marketing
     page = phone_page
 
     # when the merchant signs in on their phone and opens their contact preferences
-    _portal_sign_in(page, live_server.url)
+    portal_sign_in(page, live_server.url)
     page.click("#preferences-link")
     shop = page.locator(f"#shop-{world.merchant.pk}")
     prefix = f"m{world.merchant.pk}-"
@@ -160,7 +144,7 @@ def test_merchant_asks_for_a_callback_when_the_wait_is_long_and_the_agent_return
     page = phone_page
 
     # when the merchant opens the portal on their phone
-    _portal_sign_in(page, live_server.url)
+    portal_sign_in(page, live_server.url)
     # then they see the wait and are offered a callback
     expect(page.locator("#queue-wait")).to_contain_text(re.compile("预计等待约 90 分钟|about 90 min"))
     expect(page.locator("#request-callback")).to_be_visible()
@@ -180,7 +164,7 @@ def test_merchant_asks_for_a_callback_when_the_wait_is_long_and_the_agent_return
     # when an agent opens the callback queue in the console
     agent = desktop_page
     _page_clock(agent)
-    _console_sign_in(agent, live_server.url, "agent")
+    console_sign_in(agent, live_server.url, "agent")
     agent.click("#nav-callbacks")
     row = agent.locator(f"#callback-{task.pk}")
     # then the request is there: masked number, the shop, due in about 15 minutes, on track
@@ -219,7 +203,7 @@ def test_agent_takes_a_missed_call_tries_once_without_answer_then_reaches_the_me
     _page_clock(page)
 
     # when the agent opens the callback queue
-    _console_sign_in(page, live_server.url, "agent")
+    console_sign_in(page, live_server.url, "agent")
     page.click("#nav-callbacks")
     row = page.locator(f"#callback-{task.pk}")
     expect(row).to_have_attribute("data-status", "open")
@@ -276,7 +260,7 @@ def test_agent_reads_the_contact_panel_logs_calls_and_the_panel_follows(world, l
     _page_clock(page)
 
     # when the agent opens the ticket
-    _console_sign_in(page, live_server.url, "agent")
+    console_sign_in(page, live_server.url, "agent")
     page.goto(f"{live_server.url}/console/tickets/{ticket.pk}/")
     panel = page.locator("#contact-panel")
     # then the panel (loaded by htmx) says when the merchant was last contacted and how often

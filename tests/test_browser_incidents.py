@@ -21,7 +21,7 @@ from posdesk.incidents.tests.builders import merchants_in, signal_of, tickets_at
 from posdesk.outbox.models import OutboxMessage
 from posdesk.tickets.models import Ticket
 from posdesk.tickets.services import ticket_open
-from tests.browser import snap
+from tests.browser import console_sign_in, portal_sign_in, snap
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -35,26 +35,8 @@ def _monday_morning(time_machine):
     time_machine.move_to(MONDAY_1000)  # ticking: the live server keeps running
 
 
-def _console_sign_in(page, base: str, username: str) -> None:
-    page.goto(f"{base}/console/login/")
-    page.fill("#login-form [name=username]", username)
-    page.fill("#login-form [name=password]", "Passw0rd!posdesk")
-    page.click("#login-form [type=submit]")
-    expect(page.locator("#logout-button")).to_be_visible()
 
 
-def _portal_sign_in(page, base: str, mobile: str) -> None:
-    """As a merchant does: the mobile number, then the code from the SMS (read from the outbox)."""
-    page.goto(f"{base}/portal/")
-    page.fill('#login-form [name="mobile"]', mobile)
-    page.click("#send-code")
-    page.wait_for_selector('#login-form [name="code"]')
-    sms = OutboxMessage.objects.filter(purpose=OutboxMessage.Purpose.LOGIN_CODE, recipient=mobile).latest(
-        "pk"
-    )
-    page.fill('#login-form [name="code"]', re.search(r"\d{6}", sms.body).group())
-    page.click("#sign-in")
-    expect(page.locator("#report-fault")).to_be_visible()
 
 
 def test_a_supervisor_confirms_and_updates_an_outage_that_a_merchant_follows_on_a_phone(
@@ -83,7 +65,7 @@ def test_a_supervisor_confirms_and_updates_an_outage_that_a_merchant_follows_on_
 
     # when the supervisor opens the incidents in the console
     console = desktop_page
-    _console_sign_in(console, live_server.url, "supervisor")
+    console_sign_in(console, live_server.url, "supervisor")
     console.click("#nav-incidents")
     row = console.locator(f"#incident-{incident.pk}")
     expect(row).to_have_attribute("data-status", "proposed")
@@ -120,7 +102,7 @@ def test_a_supervisor_confirms_and_updates_an_outage_that_a_merchant_follows_on_
 
     # then the merchant, on a phone, sees the outage with the update and the expected recovery
     phone = phone_page
-    _portal_sign_in(phone, live_server.url, world.contact.mobile)
+    portal_sign_in(phone, live_server.url, world.contact.mobile)
     notice = phone.locator("#incident-notice")
     expect(notice).to_be_visible()
     expect(notice.locator(f"[data-incident='{incident.number}']")).to_be_visible()

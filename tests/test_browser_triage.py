@@ -13,7 +13,6 @@ from playwright.sync_api import expect
 
 from posdesk.core.taxonomy import Category
 from posdesk.demo.articles import demo_articles_load
-from posdesk.outbox.models import OutboxMessage
 from posdesk.tickets.models import Ticket
 from posdesk.tickets.services import ticket_open
 from posdesk.triage.models import TriageCorrection, TriageRecord
@@ -88,33 +87,3 @@ def test_an_agent_sees_the_triage_and_corrects_the_category_in_one_click(
     assert correction.actor == world.agent
     assert Ticket.objects.get(pk=ticket.pk).category == target
 
-
-def test_a_merchant_on_a_phone_sees_articles_while_typing_a_report(live_server, world, phone_page) -> None:
-    # given the demo articles and a merchant signed in to the portal on a phone
-    demo_articles_load(actor=world.admin)
-    page = phone_page
-    page.goto(f"{live_server.url}/portal/login/")
-    page.fill('#login-form [name="mobile"]', "13812345678")
-    page.click("#send-code")
-    page.wait_for_selector('#login-form [name="code"]')
-    sms = OutboxMessage.objects.filter(purpose=OutboxMessage.Purpose.LOGIN_CODE).latest("pk")
-    page.fill('#login-form [name="code"]', re.search(r"\d{6}", sms.body).group())
-    page.click("#sign-in")
-    page.wait_for_selector("#report-fault")
-
-    # when they type a question into the report form
-    page.goto(f"{live_server.url}/portal/report/")
-    page.type('#report-form [name="text"]', "押金怎么退", delay=40)
-
-    # then the article that answers it appears under the text, fitting the phone's width
-    expect(page.locator("#suggestion-deposit-refund")).to_be_visible()
-    assert 1 <= page.locator(".kb-suggestion").count() <= 3
-    assert page.evaluate("document.documentElement.scrollWidth") <= 390
-    snap(page, "portal-report-live-suggestions")
-
-    # and typing on changes them: a printer fault brings the printer article
-    page.fill('#report-form [name="text"]', "")
-    page.type('#report-form [name="text"]', "打不出小票", delay=40)
-    expect(page.locator("#suggestion-printer-no-paper")).to_be_visible()
-    expect(page.locator("#suggestion-deposit-refund")).to_have_count(0)
-    assert not Ticket.objects.exists()

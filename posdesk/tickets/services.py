@@ -523,33 +523,43 @@ def tickets_bulk_assign(
 
 # --- classification -----------------------------------------------------------------------
 
-@transaction.atomic
-def ticket_classify(
-    *, ticket: Ticket, actor: User, category: str | None = None, priority: str | None = None
-) -> TicketEvent | None:
-    ticket = _lock(ticket)
+def _classification_set(ticket: Ticket, actor: User, category: str | None, priority: str | None) -> dict:
+    """Check and set a new category and/or priority on the locked `ticket`; the changes made."""
     if not policies.can_change_fields(actor):
         raise PermissionDenied()
     if category is not None and category not in Category.values:
         raise field_error("category", _("Unknown category."), code="invalid_category")
     if priority is not None and priority not in Priority.values:
         raise field_error("priority", _("Unknown priority."), code="invalid_priority")
-    changes = {}
+    changes: dict[str, list[str]] = {}
     if category and category != ticket.category:
         changes["category"] = [ticket.category, category]
         ticket.category = category
     if priority and priority != ticket.priority:
         changes["priority"] = [ticket.priority, priority]
         ticket.priority = priority
-    if not changes:
-        return None
+    return changes
+
+
+def _classification_record(ticket: Ticket, actor: User, changes: dict, reason: str = "") -> TicketEvent:
+    """Save the changed fields with fresh deadlines (another priority, another promise), with an
+    internal timeline event and an audit entry."""
     now = timezone.now()
-    _touch(ticket, now, [*changes, *sla_refresh(ticket, now=now)])  # another priority, another promise
+    _touch(ticket, now, [*changes, *sla_refresh(ticket, now=now)])
     event = _event(ticket, kind=TicketEvent.Kind.FIELDS_CHANGED, actor=actor, at=now, is_public=False,
-                   data={"changes": changes})
+                   reason=reason, data={"changes": changes})
     audit_record(actor=actor, action=AuditEntry.Action.UPDATE, target=ticket, summary=ticket.number,
                  changes=changes)
     return event
+
+
+@transaction.atomic
+def ticket_classify(
+    *, ticket: Ticket, actor: User, category: str | None = None, priority: str | None = None
+) -> TicketEvent | None:
+    ticket = _lock(ticket)
+    changes = _classification_set(ticket, actor, category, priority)
+    return _classification_record(ticket, actor, changes) if changes else None
 
 
 # --- merge --------------------------------------------------------------------------------
@@ -626,32 +636,13 @@ def ticket_triage_apply(
     `data.changes`; on a ticket already past new, an internal fields change as `ticket_classify`
     writes). The same checks as `ticket_classify` and `ticket_transition`. None when nothing changed."""
     ticket = _lock(ticket)
-    if not policies.can_change_fields(actor):
-        raise PermissionDenied()
-    if category is not None and category not in Category.values:
-        raise field_error("category", _("Unknown category."), code="invalid_category")
-    if priority is not None and priority not in Priority.values:
-        raise field_error("priority", _("Unknown priority."), code="invalid_priority")
     from_status = ticket.status
+    changes = _classification_set(ticket, actor, category, priority)
     to_triaged = from_status == Status.NEW and lifecycle.role_may_move(actor.role, from_status, Status.TRIAGED)
-    changes: dict[str, list[str]] = {}
-    if category and category != ticket.category:
-        changes["category"] = [ticket.category, category]
-        ticket.category = category
-    if priority and priority != ticket.priority:
-        changes["priority"] = [ticket.priority, priority]
-        ticket.priority = priority
-    if not changes and not to_triaged:
-        return None
+    if not to_triaged:
+        return _classification_record(ticket, actor, changes, reason) if changes else None
     now = timezone.now()
     fields: list[str] = list(changes)
-    if not to_triaged:
-        _touch(ticket, now, [*fields, *sla_refresh(ticket, now=now)])  # another priority, another promise
-        event = _event(ticket, kind=TicketEvent.Kind.FIELDS_CHANGED, actor=actor, at=now, is_public=False,
-                       reason=reason, data={"changes": changes})
-        audit_record(actor=actor, action=AuditEntry.Action.UPDATE, target=ticket, summary=ticket.number,
-                     changes=changes)
-        return event
     ticket.status = Status.TRIAGED
     # the status change refreshes the deadlines too, for the new category and priority: one SLA refresh
     fields += ["status", *sla_status_changed(ticket, from_status=from_status, to_status=Status.TRIAGED, now=now)]
