@@ -19,17 +19,71 @@ objects), built from rows exactly as the ORM's own iterator builds them."""
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import datetime
+from operator import attrgetter
 from typing import Any, TypeVar
 
 from django.db import DEFAULT_DB_ALIAS, connections, models, router
+from django.db.backends.base.operations import BaseDatabaseOperations
+from django.db.models.fields import AutoFieldMixin, Field
 from django.db.models.query import ModelIterable, QuerySet, get_related_populators
 
 M = TypeVar("M", bound=models.Model)
 
-_STATEMENTS: dict[tuple[str, type[models.Model]], tuple[str, list[models.Field]]] = {}
+# How a column's value reaches the database (`_column_plan`). Django converts every value through
+# four or five method calls (`pre_save`, `get_db_prep_save`, `get_db_prep_value`, `get_prep_value`,
+# `to_python`); for the plain values most columns hold, Django's own fields hand them on unchanged
+# — or, for an aware datetime, through the backend's adapter alone. A field whose class changes
+# any of those methods, and any other value, takes Django's whole way.
+SLOW, TEXT, INTEGER, BOOLEAN, DATETIME = range(5)
+
+_ColumnPlan = tuple[Callable[[models.Model], Any], int, models.Field]
+_STATEMENTS: dict[tuple[str, type[models.Model]], tuple[str, list[_ColumnPlan]]] = {}
 
 
-def _statement(alias: str, model: type[models.Model]) -> tuple[str, list[models.Field]]:
+def _methods_are(cls: type, **expected: Callable[..., Any]) -> bool:
+    return all(getattr(cls, name) is method for name, method in expected.items())
+
+
+def _value_kind(field: models.Field, ops: BaseDatabaseOperations) -> int:
+    cls = type(field)
+    if not _methods_are(cls, get_db_prep_save=Field.get_db_prep_save) and not isinstance(field, models.ForeignKey):
+        return SLOW
+    if isinstance(field, models.ForeignKey):
+        target = field.target_field
+        return INTEGER if (
+            _methods_are(cls, get_db_prep_save=models.ForeignKey.get_db_prep_save)
+            and isinstance(target, AutoFieldMixin)
+            and _methods_are(type(target), get_db_prep_save=Field.get_db_prep_save,
+                             get_db_prep_value=AutoFieldMixin.get_db_prep_value,
+                             get_prep_value=models.IntegerField.get_prep_value)
+            and _methods_are(type(ops), validate_autopk_value=BaseDatabaseOperations.validate_autopk_value)
+        ) else SLOW
+    for kind, base in ((TEXT, models.CharField), (TEXT, models.TextField)):
+        if _methods_are(cls, get_db_prep_value=Field.get_db_prep_value, get_prep_value=base.get_prep_value,
+                        to_python=base.to_python):
+            return kind
+    if _methods_are(cls, get_db_prep_value=models.IntegerField.get_db_prep_value,
+                    get_prep_value=models.IntegerField.get_prep_value) and _methods_are(
+            type(ops), adapt_integerfield_value=BaseDatabaseOperations.adapt_integerfield_value):
+        return INTEGER
+    if _methods_are(cls, get_db_prep_value=Field.get_db_prep_value, get_prep_value=models.BooleanField.get_prep_value,
+                    to_python=models.BooleanField.to_python):
+        return BOOLEAN
+    if _methods_are(cls, get_db_prep_value=models.DateTimeField.get_db_prep_value,
+                    get_prep_value=models.DateTimeField.get_prep_value, to_python=models.DateTimeField.to_python):
+        return DATETIME
+    return SLOW
+
+
+def _column_plan(field: models.Field, ops: BaseDatabaseOperations) -> _ColumnPlan:
+    plain_read = type(field).pre_save is Field.pre_save or (
+        type(field).pre_save is models.DateTimeField.pre_save and not (field.auto_now or field.auto_now_add))
+    read = attrgetter(field.attname) if plain_read else (lambda obj, f=field: f.pre_save(obj, True))
+    return read, _value_kind(field, ops), field
+
+
+def _statement(alias: str, model: type[models.Model]) -> tuple[str, list[_ColumnPlan]]:
     key = (alias, model)
     found = _STATEMENTS.get(key)
     if found is None:
@@ -41,8 +95,25 @@ def _statement(alias: str, model: type[models.Model]) -> tuple[str, list[models.
             quote(meta.db_table), ", ".join(quote(f.column) for f in fields),
             ", ".join(["%s"] * len(fields)), quote(meta.pk.column),
         )
-        found = _STATEMENTS[key] = (sql, fields)
+        found = _STATEMENTS[key] = (sql, [_column_plan(f, connection.ops) for f in fields])
     return found
+
+
+def db_values(plans: list[_ColumnPlan], obj: models.Model, connection: Any) -> list[Any]:
+    """The values `save()` would send for `obj`'s columns, each exactly as Django converts it."""
+    values = []
+    for read, kind, field in plans:
+        value = read(obj)
+        if value is None and kind != SLOW and kind != DATETIME:
+            values.append(None)
+        elif (kind == TEXT and isinstance(value, str)) or (kind == INTEGER and type(value) is int) \
+                or (kind == BOOLEAN and type(value) is bool):
+            values.append(value)
+        elif kind == DATETIME and type(value) is datetime and value.tzinfo is not None:
+            values.append(connection.ops.adapt_datetimefield_value(value))
+        else:
+            values.append(field.get_db_prep_save(value, connection))
+    return values
 
 
 def row_insert(obj: M, *, using: str | None = None) -> M:
@@ -50,8 +121,8 @@ def row_insert(obj: M, *, using: str | None = None) -> M:
     model = type(obj)
     alias = using or router.db_for_write(model, instance=obj)
     connection = connections[alias]
-    sql, fields = _statement(alias, model)
-    values = [field.get_db_prep_save(field.pre_save(obj, True), connection) for field in fields]
+    sql, plans = _statement(alias, model)
+    values = db_values(plans, obj, connection)
     with connection.cursor() as cursor:
         cursor.execute(sql, values)
         pk = cursor.fetchone()[0]
