@@ -25,7 +25,8 @@ def _single_column_indexes(schema_editor: Any, table: str, column: str) -> list[
 
 def foreign_key_index_drop(app_label: str, model_name: str, field_name: str, field: Any) -> Operation:
     """Migration operation: the foreign key `model_name.field_name` loses its own index (`field` is
-    the new field, with `db_index=False`) because a composite index already leads with its column."""
+    the new field, with `db_index=False`): a composite index already leads with its column, or no
+    query reads by it."""
 
     def forwards(apps: Any, schema_editor: Any) -> None:
         model = apps.get_model(app_label, model_name)

@@ -39,8 +39,10 @@ class Ticket(models.Model):
         "accounts.Organisation", verbose_name=_("vendor"), null=True, blank=True,
         db_index=False, on_delete=models.PROTECT, related_name="vendor_tickets",
     )
+    # no index: nothing reads tickets by who typed them in or by their policy, and every index is
+    # written by every create; deleting a user or a policy (rare, by an admin) scans the table once
     created_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+        settings.AUTH_USER_MODEL, null=True, blank=True, db_index=False, on_delete=models.SET_NULL, related_name="+"
     )
     merged_into = models.ForeignKey(
         "self", null=True, blank=True, db_index=False, on_delete=models.PROTECT, related_name="merged_tickets"
@@ -53,8 +55,8 @@ class Ticket(models.Model):
     closed_at = models.DateTimeField(null=True, blank=True)
     # --- service standard (C2): deadlines are computed on writes and stored, never in a list ---
     sla_policy = models.ForeignKey(
-        "slas.SlaPolicy", verbose_name=_("SLA policy"), null=True, blank=True, on_delete=models.SET_NULL,
-        related_name="+",
+        "slas.SlaPolicy", verbose_name=_("SLA policy"), null=True, blank=True, db_index=False,
+        on_delete=models.SET_NULL, related_name="+",
     )
     first_response_due_at = models.DateTimeField(_("first response due"), null=True, blank=True)
     resolution_due_at = models.DateTimeField(_("resolution due"), null=True, blank=True)
@@ -87,12 +89,18 @@ class Ticket(models.Model):
             models.Index(fields=["category", "-created_at", "-id"], name="ticket_category_created_idx"),
             models.Index(fields=["channel", "-created_at", "-id"], name="ticket_channel_created_idx"),
             # A filter on one owner or place: (x, status, created_at) counts and pages the open
-            # queue from the index; (x, created_at, id) pages every status newest first.
-            models.Index(fields=["team", "status", "-created_at"], name="ticket_team_idx"),
+            # queue from the index; (x, created_at, id) pages every status newest first. A new
+            # ticket has no team, person or vendor yet: those indexes hold only the tickets that
+            # have one, so a create writes none of them ("= x" implies "is not null" to both
+            # planners; the unassigned are found by ticket_unassigned_due_idx and the newest first).
+            models.Index(fields=["team", "status", "-created_at"], name="ticket_team_idx",
+                         condition=models.Q(team__isnull=False)),
             models.Index(fields=["vendor", "status", "-created_at"], name="ticket_vendor_idx",
                          condition=models.Q(vendor__isnull=False)),
-            models.Index(fields=["assignee", "status", "-created_at"], name="ticket_assignee_idx"),
-            models.Index(fields=["assignee", "-created_at", "-id"], name="ticket_assignee_created_idx"),
+            models.Index(fields=["assignee", "status", "-created_at"], name="ticket_assignee_idx",
+                         condition=models.Q(assignee__isnull=False)),
+            models.Index(fields=["assignee", "-created_at", "-id"], name="ticket_assignee_created_idx",
+                         condition=models.Q(assignee__isnull=False)),
             # priority trails so that district + status + priority (the dispatcher's "new P1s in
             # my district") is counted from the index alone: 7.8 → 0.4 ms at 1,000,000 tickets
             models.Index(fields=["district", "status", "-created_at", "priority"], name="ticket_district_idx"),
