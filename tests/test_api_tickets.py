@@ -68,6 +68,22 @@ def test_agent_reports_a_fault_by_mid_and_sn(world, api):
     assert "triaged" in body["allowed_transitions"]
 
 
+def test_a_create_is_a_fixed_handful_of_statements(world, api, settings):
+    """The hot write path (bench/RESULTS.md): token, terminal, idempotency check, then in one
+    transaction the number, the ticket, its event, its audit entry, the acknowledgement through the
+    contact gate (mobile, facts, outbox message, decision) and the idempotency record."""
+    settings.JOB_KICK_WINDOW_SECONDS = 60  # the jobs the commit starts go to the broker, not inline
+    client = api(world.agent)
+    body = {"text": "打印机不出纸", "mid": world.merchant.mid, "sn": "N7NL00000001", "channel": "api"}
+    post(client, "/api/v1/tickets", body, **{"Idempotency-Key": "warm-up"})  # first-use compilation
+    with CaptureQueriesContext(connection) as create:
+        response = post(client, "/api/v1/tickets", body, **{"Idempotency-Key": "counted"})
+    assert response.status_code == 201
+    statements = [q["sql"] for q in create.captured_queries
+                  if not q["sql"].startswith(("BEGIN", "COMMIT", "SAVEPOINT", "RELEASE"))]
+    assert len(statements) <= 12, "\n".join(statements)
+
+
 def test_merchant_reports_a_fault_by_merchant_id_and_tid(world, api):
     response = post(
         api(world.merchant_user),
