@@ -22,7 +22,7 @@ from posdesk.core.idempotency import idempotent_create
 from posdesk.core.masking import mask_mobile
 from posdesk.merchants.selectors import merchant_get_for_user
 from posdesk.tickets.models import Ticket
-from posdesk.tickets.selectors import ticket_get_for_user
+from posdesk.tickets.selectors import MAX_ID, ticket_get_for_user
 
 router = Router(tags=["calls"])
 
@@ -249,8 +249,8 @@ def callback_complete(request: HttpRequest, callback_id: int, payload: CallbackC
 )
 def call_list(
     request: HttpRequest,
-    merchant_id: int | None = Query(None, description="the merchant's calls"),
-    ticket_id: int | None = Query(None, description="the calls on a ticket"),
+    merchant_id: int | None = Query(None, ge=0, le=MAX_ID, description="the merchant's calls"),
+    ticket_id: int | None = Query(None, ge=0, le=MAX_ID, description="the calls on a ticket"),
     direction: str = Query("", description="`inbound` or `outbound`"),
     outcome: str = Query("", description=OUTCOMES),
     started_from: AwareDatetime | None = Query(None, description="calls started at or after this moment"),

@@ -92,6 +92,16 @@ def test_a_bad_filter_is_refused_with_the_field(world, api, calls, query, field)
     assert response.json()["detail"] == {"field": field}
 
 
+@pytest.mark.parametrize("query", ["ticket_id=188145090069702010347456561152", "merchant_id=-1",
+                                   "merchant_id=9223372036854775808"])
+def test_an_id_no_row_can_have_is_refused(world, api, calls, query):
+    """Found by the schema fuzzer: a ticket id past 64 bits reached SQLite and answered 500."""
+    response = api(world.agent).get(f"{URL}?{query}")
+
+    assert response.status_code == 422
+    assert response.json()["code"] == "validation_error"
+
+
 def test_a_moment_without_its_zone_is_refused(world, api, calls):
     response = api(world.agent).get(f"{URL}?started_from=2026-11-23T10:00:00")
 
