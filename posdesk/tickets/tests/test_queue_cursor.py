@@ -67,3 +67,24 @@ def test_a_search_with_a_nul_character_still_searches(world, open_ticket):
     ticket = open_ticket()
     page = ticket_queue(world.agent, TicketFilters(q=f"{ticket.number}\x00"))
     assert [t.pk for t in page.items] == [ticket.pk]
+
+
+@pytest.mark.django_db
+def test_the_page_is_chosen_from_the_tickets_table_alone_then_read_with_its_context(world, open_ticket):
+    """The ids of a page come from a statement on the tickets table alone — the district given
+    as a value, not a join — so the database picks the filter's own index in created_at order;
+    the rows and what they show (merchant, terminal, assignee, team, district) come in a second."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    opened = [open_ticket(text=f"故障 {i}", terminal=world.terminal) for i in range(3)]
+    filters = TicketFilters(district=world.merchant.district.code, status=["new"], priority=["P3"])
+    with CaptureQueriesContext(connection) as read:
+        page = ticket_queue(world.agent, filters, limit=2, with_count=False)
+    assert [t.pk for t in page.items] == [opened[2].pk, opened[1].pk]
+    assert page.items[0].merchant.mid == world.merchant.mid  # read with the rows, no query per row
+    chosen, rows = [q["sql"] for q in read.captured_queries]
+    assert "JOIN" not in chosen and '"merchants_district"' in chosen  # the district's id as a value
+    assert "JOIN" in rows
+    second = ticket_queue(world.agent, filters, cursor=page.next_cursor, limit=2, with_count=False)
+    assert [t.pk for t in second.items] == [opened[0].pk] and second.next_cursor is None
