@@ -12,7 +12,9 @@ from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from posdesk.audit.models import AuditEntry
+from posdesk.contact.models import ContactDecision
 from posdesk.core.taxonomy import Status
+from posdesk.outbox.models import OutboxMessage
 from posdesk.tickets.models import Ticket, TicketAttachment, TicketEvent
 from posdesk.tickets.services import ticket_add_note, ticket_assign, ticket_reply, ticket_transition
 from posdesk.tickets.tests.builders import drive_to, exe_bytes, image_bytes, pdf_bytes, png_bytes
@@ -82,6 +84,29 @@ def test_a_create_is_a_fixed_handful_of_statements(world, api, settings):
     statements = [q["sql"] for q in create.captured_queries
                   if not q["sql"].startswith(("BEGIN", "COMMIT", "SAVEPOINT", "RELEASE"))]
     assert len(statements) <= 12, "\n".join(statements)
+
+
+def test_a_create_reads_everything_before_its_first_write(world, api, settings):
+    """The write transaction only writes (on SQLite it holds the database's one write lock): the
+    token, terminal, idempotency record, the acknowledgement's route (the primary mobile) and the
+    contact gate's facts are all read before the ticket number is taken."""
+    settings.JOB_KICK_WINDOW_SECONDS = 60
+    client = api(world.agent)
+    body = {"text": "打印机不出纸", "mid": world.merchant.mid, "sn": "N7NL00000001", "channel": "api"}
+    post(client, "/api/v1/tickets", body, **{"Idempotency-Key": "warm-up"})
+    with CaptureQueriesContext(connection) as create:
+        response = post(client, "/api/v1/tickets", body, **{"Idempotency-Key": "reads-first"})
+    assert response.status_code == 201
+    statements = [q["sql"].lstrip().split(None, 1)[0].upper() for q in create.captured_queries
+                  if not q["sql"].startswith(("BEGIN", "COMMIT", "SAVEPOINT", "RELEASE"))]
+    first_write = next(i for i, verb in enumerate(statements) if verb in ("INSERT", "UPDATE"))
+    assert "SELECT" in statements[:first_write]  # the reads are there, before
+    assert set(statements[first_write:]) <= {"INSERT", "UPDATE"}, statements
+    # and the acknowledgement they prepared went out, under the new ticket's number
+    ticket = Ticket.objects.get(number=response.json()["number"])
+    message = OutboxMessage.objects.get(ticket_id=ticket.pk)
+    assert ticket.number in message.body
+    assert ContactDecision.objects.get(ticket_id=ticket.pk).outbox_message_id == message.pk
 
 
 def test_merchant_reports_a_fault_by_merchant_id_and_tid(world, api):

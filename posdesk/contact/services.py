@@ -57,12 +57,15 @@ class ContactResult:
 
 
 def contact_decide(*, merchant_id: int, channel: str, purpose: str, at: datetime | None = None,
-                   ticket_id: int | None = None) -> Decision:
-    """The decision alone, logged nowhere: what the ticket page shows before an agent calls."""
+                   ticket_id: int | None = None, inbound_channel: str = "") -> Decision:
+    """The decision alone, logged nowhere: what the ticket page shows before an agent calls.
+    `inbound_channel`: take it as recorded that the merchant wrote to us on it at `at`."""
     at = at or timezone.now()
     rules = contact_rules()
     request = ContactRequest(channel=channel, purpose=Purpose(purpose), at=at, ticket_id=ticket_id)
     facts = contact_facts(merchant_id=merchant_id, channel=channel, purpose=request.purpose, at=at, rules=rules)
+    if inbound_channel:
+        facts = replace(facts, last_inbound_at=at, last_inbound_channel=inbound_channel)
     return decide(request, facts, rules, is_public_holiday)
 
 
@@ -83,6 +86,59 @@ def _log(*, merchant_id: int | None, ticket_id: int | None, channel: str, purpos
     ))
 
 
+@dataclass(frozen=True)
+class ContactPlan:
+    """A contact decided ahead of the change that causes it (`contact_plan`): the facts are read
+    and the decision made before the write transaction opens, so that transaction only writes
+    (`contact_plan_carry_out`). On SQLite the write transaction holds the database's one write
+    lock; the less it does, the more changes per second the database takes. Two plans made at
+    once for one merchant may both see a cap not yet reached — as two requests on PostgreSQL
+    (read committed) always could."""
+
+    merchant_id: int
+    channel: str
+    purpose: str
+    recipient: str
+    at: datetime
+    decision: Decision
+
+
+def contact_plan(
+    *, merchant_id: int, channel: str, purpose: str, recipient: str, at: datetime | None = None,
+    ticket_id: int | None = None, inbound_channel: str = "",
+) -> ContactPlan:
+    """Decide a contact now and write it later. `inbound_channel`: the change that carries the
+    contact also records that the merchant wrote to us on that channel at `at` (a report they
+    made), which the decision takes as already recorded."""
+    if channel not in ContactChannel.values or purpose not in ContactPurpose.values:
+        raise ValidationFailed(_("Unknown channel or purpose."), code="invalid_contact")
+    at = at or timezone.now()
+    decision = contact_decide(merchant_id=merchant_id, channel=channel, purpose=purpose, at=at, ticket_id=ticket_id,
+                              inbound_channel=inbound_channel)
+    return ContactPlan(merchant_id=merchant_id, channel=channel, purpose=purpose, recipient=recipient, at=at,
+                       decision=decision)
+
+
+def contact_plan_carry_out(
+    plan: ContactPlan, *, body: str, subject: str = "", ticket_id: int | None = None, actor: User | None = None,
+    headers: dict[str, str] | None = None,
+) -> ContactResult:
+    """Write a planned contact: an allowed or deferred message to the outbox, and the decision to
+    the log. Call inside the transaction of the change that caused it."""
+    decision, channel = plan.decision, plan.channel
+    message = None
+    if decision.outcome != Outcome.DENY:
+        deferred = decision.outcome == Outcome.DEFER
+        message = outbox_enqueue(channel=channel, purpose=plan.purpose, recipient=plan.recipient, body=body,
+                                 subject=subject, ticket_id=ticket_id, merchant_id=plan.merchant_id,
+                                 not_before=decision.until if deferred else None, gate_recheck=deferred,
+                                 headers=headers)
+    _log(merchant_id=plan.merchant_id, ticket_id=ticket_id, channel=channel, purpose=plan.purpose, decision=decision,
+         at=plan.at, actor=actor, message_id=message.pk if message else None,
+         contacted=_contacted(channel, decision))
+    return ContactResult(decision, message)
+
+
 def contact_request(
     *, merchant_id: int, channel: str, purpose: str, recipient: str, body: str, subject: str = "",
     ticket_id: int | None = None, actor: User | None = None, at: datetime | None = None,
@@ -91,20 +147,9 @@ def contact_request(
     """Ask to contact a merchant. Allowed: the message goes to the outbox now. Deferred: it goes
     to the outbox held until the decision's moment, and is decided again then. Denied: nothing
     is sent. Every decision is logged; call inside the transaction of the change that caused it."""
-    if channel not in ContactChannel.values or purpose not in ContactPurpose.values:
-        raise ValidationFailed(_("Unknown channel or purpose."), code="invalid_contact")
-    at = at or timezone.now()
-    decision = contact_decide(merchant_id=merchant_id, channel=channel, purpose=purpose, at=at, ticket_id=ticket_id)
-    message = None
-    if decision.outcome != Outcome.DENY:
-        deferred = decision.outcome == Outcome.DEFER
-        message = outbox_enqueue(channel=channel, purpose=purpose, recipient=recipient, body=body, subject=subject,
-                                 ticket_id=ticket_id, merchant_id=merchant_id,
-                                 not_before=decision.until if deferred else None, gate_recheck=deferred,
-                                 headers=headers)
-    _log(merchant_id=merchant_id, ticket_id=ticket_id, channel=channel, purpose=purpose, decision=decision, at=at,
-         actor=actor, message_id=message.pk if message else None, contacted=_contacted(channel, decision))
-    return ContactResult(decision, message)
+    plan = contact_plan(merchant_id=merchant_id, channel=channel, purpose=purpose, recipient=recipient, at=at,
+                        ticket_id=ticket_id)
+    return contact_plan_carry_out(plan, body=body, subject=subject, ticket_id=ticket_id, actor=actor, headers=headers)
 
 
 @dataclass(frozen=True)

@@ -41,13 +41,17 @@ _record_row = PreparedRead(
 
 
 def idempotent_create(
-    *, principal: str, scope: str, key: str | None, payload: Any, produce: Callable[[], Answer]
+    *, principal: str, scope: str, key: str | None, payload: Any, produce: Callable[..., Answer],
+    prepare: Callable[[], Any] | None = None,
 ) -> tuple[Answer, bool]:
     """Run `produce` once per (principal, scope, key). Returns the answer and whether it is a
     replay. The record is written in the same transaction as the resource, so a concurrent retry
-    either sees the committed record or fails on the unique constraint and replays it."""
+    either sees the committed record or fails on the unique constraint and replays it.
+    `prepare`, when given, runs once a replay is ruled out and before the write transaction opens,
+    and `produce` gets what it returns: checks and reads that need not be inside the transaction
+    (on SQLite it holds the database's one write lock, so the less it does the better)."""
     if key is None:
-        return produce(), False
+        return (produce(prepare()) if prepare is not None else produce()), False
     key = key.strip()
     if not key or len(key) > 255:
         raise ValidationFailed(
@@ -57,9 +61,10 @@ def idempotent_create(
     found = _record_row(principal, scope, key)
     if found:
         return _replay(*found[0], fingerprint), True
+    prepared = (prepare(),) if prepare is not None else ()
     try:
         with transaction.atomic():
-            status, body = produce()
+            status, body = produce(*prepared)
             row_insert(IdempotencyRecord(
                 principal=principal,
                 scope=scope,

@@ -55,9 +55,11 @@ from posdesk.tickets.selectors import (
     ticket_timeline,
 )
 from posdesk.tickets.services import (
+    TicketDraft,
     ticket_attach,
     ticket_confirm_repair,
-    ticket_open,
+    ticket_open_prepare,
+    ticket_open_write,
     ticket_reply,
     ticket_transition,
 )
@@ -203,16 +205,19 @@ def _report_submit(user: User, data: dict[str, Any]) -> tuple[Ticket, bool]:
     fingerprint is the same for every submit of a form, so one sent again after an edit still
     leads to its ticket instead of failing as a reused key (one form, one ticket)."""
 
-    def produce() -> tuple[int, dict[str, Any]]:
-        ticket = ticket_open(
+    def prepare() -> TicketDraft:
+        return ticket_open_prepare(
             actor=user, merchant=data["merchant"], terminal=data.get("terminal"), text=data.get("text", ""),
             channel=Channel.PORTAL, attachments=data.get("photos") or [],
         )
+
+    def produce(draft: TicketDraft) -> tuple[int, dict[str, Any]]:
+        ticket = ticket_open_write(draft)
         return 201, {"ticket_id": ticket.pk, "number": ticket.number}
 
     (_status, body), replayed = idempotent_create(
         principal=f"user:{user.pk}", scope=REPORT_SCOPE, key=str(data["form_token"]),
-        payload={"form": REPORT_SCOPE}, produce=produce,
+        payload={"form": REPORT_SCOPE}, prepare=prepare, produce=produce,
     )
     return ticket_get_for_user(user, ticket_id=body["ticket_id"]), replayed
 

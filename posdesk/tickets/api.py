@@ -322,16 +322,19 @@ def ticket_create(request: HttpRequest, payload: TicketIn) -> tuple[int, dict]:
     # write lock, so the shorter it is, the more creates per second the database takes.
     merchant, terminal = _resolve_merchant_and_terminal(user, payload)
 
-    def produce() -> tuple[int, dict]:
-        ticket = services.ticket_open(
+    def prepare() -> services.TicketDraft:
+        return services.ticket_open_prepare(
             actor=user, merchant=merchant, terminal=terminal, text=payload.text, channel=payload.channel,
             category=payload.category, priority=payload.priority,
         )
+
+    def produce(draft: services.TicketDraft) -> tuple[int, dict]:
+        ticket = services.ticket_open_write(draft)
         return 201, _json(TicketOut, ticket_detail(ticket, user))
 
     answer, _replayed = idempotent_create(
         principal=principal(request), scope="ticket.create", key=idempotency_key(request),
-        payload=payload.model_dump(mode="json"), produce=produce,
+        payload=payload.model_dump(mode="json"), prepare=prepare, produce=produce,
     )
     return Answer(*answer)
 

@@ -21,7 +21,12 @@ from posdesk.accounts.selectors import assignable_users_for
 from posdesk.audit.models import AuditEntry
 from posdesk.audit.services import audit_record
 from posdesk.contact.models import ContactChannel, ContactPurpose
-from posdesk.contact.services import contact_inbound_recorded, contact_request
+from posdesk.contact.services import (
+    ContactPlan,
+    contact_inbound_recorded,
+    contact_plan,
+    contact_plan_carry_out,
+)
 from posdesk.core.errors import Conflict, PermissionDenied, ValidationFailed, field_error
 from posdesk.core.jobs import CoalescedJob
 from posdesk.core.rows import row_insert
@@ -111,7 +116,9 @@ class ReplyRoute:
 def ticket_reply_route(ticket: Ticket) -> ReplyRoute | None:
     """Where an answer to the ticket's merchant goes: the ticket's own thread when the channels know
     one (the e-mail they wrote, their WeChat, the number they texted), else an SMS to the merchant's
-    primary mobile; None when there is nobody to reach."""
+    primary mobile; None when there is nobody to reach. The ticket may be one being opened, not
+    saved yet: it has no thread of its own (TICKET_REPLY_ROUTER answers for it as for a ticket
+    without messages)."""
     if ticket.merchant_id is None:
         return None
     route = import_string(settings.TICKET_REPLY_ROUTER)(ticket)
@@ -123,17 +130,35 @@ def ticket_reply_route(ticket: Ticket) -> ReplyRoute | None:
     return route
 
 
+Notice = tuple[ReplyRoute, ContactPlan]
+
+
+def _notice_plan(ticket: Ticket, purpose: str, *, at: datetime | None = None, inbound_channel: str = "") -> Notice | None:
+    """Where a notice to the ticket's merchant goes and whether the contact gate (C4) lets it go:
+    the reads, done before the write transaction when the caller can."""
+    route = ticket_reply_route(ticket)
+    if route is None:
+        return None
+    return route, contact_plan(merchant_id=ticket.merchant_id, channel=route.channel, purpose=purpose,
+                               recipient=route.recipient, at=at, ticket_id=ticket.pk, inbound_channel=inbound_channel)
+
+
+def _notice_send(ticket: Ticket, notice: Notice | None, body: str, actor: User | None = None,
+                 full_body: str = "") -> None:
+    """Write a planned notice (outbox message and the gate's decision) in the caller's transaction."""
+    if notice is None:
+        return
+    route, plan = notice
+    text = full_body if full_body and route.full_text else body
+    contact_plan_carry_out(plan, body=f"{route.body_prefix}{text}", subject=route.subject, headers=route.headers,
+                           ticket_id=ticket.pk, actor=actor)
+
+
 def _notify_merchant(ticket: Ticket, body: str, purpose: str = ContactPurpose.SERVICE_REPLY,
                      actor: User | None = None, full_body: str = "") -> None:
     """Tell the merchant — on the ticket's own thread when the channels know one (the e-mail they
     wrote, their WeChat), else by SMS — through the contact gate (C4), which may hold it."""
-    route = ticket_reply_route(ticket)
-    if route is None:
-        return
-    text = full_body if full_body and route.full_text else body
-    contact_request(merchant_id=ticket.merchant_id, channel=route.channel, purpose=purpose,
-                    recipient=route.recipient, body=f"{route.body_prefix}{text}", subject=route.subject,
-                    headers=route.headers, ticket_id=ticket.pk, actor=actor)
+    _notice_send(ticket, _notice_plan(ticket, purpose), body, actor=actor, full_body=full_body)
 
 
 def _store_attachments(
@@ -159,6 +184,20 @@ def _touch(ticket: Ticket, at: datetime, extra_fields: list[str] | None = None) 
 
 # --- open ---------------------------------------------------------------------------------
 
+@dataclass
+class TicketDraft:
+    """A report checked, with what writing it needs read (`ticket_open_prepare`): the ticket
+    without its number, and where its acknowledgement goes and whether the contact gate lets it
+    go. `ticket_open_write` writes it; on SQLite the write transaction holds the database's one
+    write lock, so everything that can be done before it is done here."""
+
+    ticket: Ticket
+    actor: User | None
+    attachments: list[CheckedFile]
+    merchant_wrote: bool  # the merchant reached out: recorded as their latest inbound contact
+    acknowledgement: Notice | None  # None: nobody to tell, or the caller acknowledges later
+
+
 def ticket_open(
     *,
     actor: User,
@@ -172,6 +211,23 @@ def ticket_open(
 ) -> Ticket:
     """Open a ticket for `merchant` in the merchant's own words. Category and priority, when the
     reporter does not give them, start as consultation / P3 until triage (C6) classifies them."""
+    draft = ticket_open_prepare(actor=actor, merchant=merchant, text=text, channel=channel, terminal=terminal,
+                                category=category, priority=priority, attachments=attachments)
+    return ticket_open_write(draft)
+
+
+def ticket_open_prepare(
+    *,
+    actor: User,
+    merchant: Merchant,
+    text: str,
+    channel: str,
+    terminal: Terminal | None = None,
+    category: str | None = None,
+    priority: str | None = None,
+    attachments: Iterable[CheckedFile] = (),
+) -> TicketDraft:
+    """`ticket_open`'s checks and reads, before the write transaction: raises what it would."""
     if actor.role != Role.MERCHANT and not actor.is_desk:
         # field staff report what they find on the work order, not as a new merchant ticket
         raise PermissionDenied(_("Your role may not open tickets."), code="open_not_allowed")
@@ -190,9 +246,14 @@ def ticket_open(
     if terminal is not None and terminal.merchant_id != merchant.pk:
         raise field_error("terminal", _("This terminal is not bound to this merchant."),
                           code="terminal_not_of_merchant")
+    return _ticket_draft(actor=actor, merchant=merchant, terminal=terminal, text=text, channel=channel,
+                         category=category, priority=priority, attachments=attachments)
+
+
+def ticket_open_write(draft: TicketDraft) -> Ticket:
+    """Write a prepared report: the ticket, its timeline, audit, acknowledgement and jobs."""
     with transaction.atomic(savepoint=False):  # checks are done: nothing left to roll back to
-        return _ticket_write(actor=actor, merchant=merchant, terminal=terminal, text=text, channel=channel,
-                             category=category, priority=priority, attachments=attachments)
+        return _ticket_write(draft)
 
 
 def ticket_open_from_channel(
@@ -209,9 +270,9 @@ def ticket_open_from_channel(
         raise field_error("channel", _("Unknown channel."), code="invalid_channel")
     if merchant is not None and terminal is not None and terminal.merchant_id != merchant.pk:
         terminal = None  # a number the sender mentioned that is not theirs: keep the words, not the link
-    with transaction.atomic(savepoint=False):
-        return _ticket_write(actor=actor, merchant=merchant, terminal=terminal, text=text, channel=channel,
-                             category=None, priority=None, attachments=attachments, acknowledge=acknowledge)
+    draft = _ticket_draft(actor=actor, merchant=merchant, terminal=terminal, text=text, channel=channel,
+                          category=None, priority=None, attachments=attachments, acknowledge=acknowledge)
+    return ticket_open_write(draft)
 
 
 @transaction.atomic
@@ -234,20 +295,23 @@ def ticket_append_from_channel(
     return event
 
 
+def _acknowledgement(ticket: Ticket, note: str = "") -> str:
+    body = f"您的报修已受理，工单号 {ticket.number}。可在商户服务平台查看进度。"
+    return f"{body}\n{note}" if note else body
+
+
 def ticket_acknowledge(*, ticket: Ticket, note: str = "") -> None:
     """Tell the merchant their report is taken, with its number (on their own thread when the
     channel that brought it knows one); `note` is added on a line of its own (the queue's wait)."""
-    body = f"您的报修已受理，工单号 {ticket.number}。可在商户服务平台查看进度。"
-    _notify_merchant(ticket, f"{body}\n{note}" if note else body)
+    _notify_merchant(ticket, _acknowledgement(ticket, note))
 
 
-def _ticket_write(
+def _ticket_draft(
     *, actor: User | None, merchant: Merchant | None, terminal: Terminal | None, text: str, channel: str,
     category: str | None, priority: str | None, attachments: Iterable[CheckedFile], acknowledge: bool = True,
-) -> Ticket:
+) -> TicketDraft:
     now = timezone.now()
     ticket = Ticket(
-        number=ticket_number_next(at=now),
         merchant=merchant,
         terminal=terminal,
         channel=channel,
@@ -262,22 +326,33 @@ def _ticket_write(
         updated_at=now,
     )
     sla_refresh(ticket, now=now)  # the promise is made when the ticket opens
+    merchant_wrote = merchant is not None and (
+        actor is None or actor.role == Role.MERCHANT or channel in MERCHANT_INITIATED_CHANNELS)
+    acknowledgement = None
+    if merchant is not None and acknowledge:
+        # the merchant contacted us: the acknowledgement answers them, even at night (C4)
+        acknowledgement = _notice_plan(ticket, ContactPurpose.SERVICE_REPLY, at=now,
+                                       inbound_channel=channel if merchant_wrote else "")
+    return TicketDraft(ticket=ticket, actor=actor, attachments=list(attachments), merchant_wrote=merchant_wrote,
+                       acknowledgement=acknowledgement)
+
+
+def _ticket_write(draft: TicketDraft) -> Ticket:
+    ticket, actor, merchant = draft.ticket, draft.actor, draft.ticket.merchant
+    now, channel = ticket.created_at, ticket.channel
+    ticket.number = ticket_number_next(at=now)
     row_insert(ticket)
     if merchant is not None and Merchant.district.is_cached(merchant):
         ticket.district = merchant.district  # the answer shows it; no second read
-    event = _event(ticket, kind=TicketEvent.Kind.CREATED, actor=actor, at=now, body=text,
+    event = _event(ticket, kind=TicketEvent.Kind.CREATED, actor=actor, at=now, body=ticket.description,
                    to_status=Status.NEW, data={"channel": channel})
-    files = list(attachments)
-    if files:
-        _store_attachments(ticket, event, files, actor, is_public=True)
+    if draft.attachments:
+        _store_attachments(ticket, event, draft.attachments, actor, is_public=True)
     audit_record(actor=actor, action=AuditEntry.Action.CREATE, target=ticket, summary=ticket.number,
                  changes={"channel": channel, "merchant": merchant.mid if merchant is not None else ""})
-    if merchant is not None:
-        if actor is None or actor.role == Role.MERCHANT or channel in MERCHANT_INITIATED_CHANNELS:
-            # the merchant contacted us: the acknowledgement answers them, even at night (C4)
-            contact_inbound_recorded(merchant_id=merchant.pk, channel=channel, at=now)
-        if acknowledge:
-            ticket_acknowledge(ticket=ticket)
+    if draft.merchant_wrote:
+        contact_inbound_recorded(merchant_id=merchant.pk, channel=channel, at=now)
+    _notice_send(ticket, draft.acknowledgement, _acknowledgement(ticket))
     transaction.on_commit(intake_kick)  # triage (C6) classifies it, then routing picks who works it
     return ticket
 

@@ -27,8 +27,8 @@ def reply_route(ticket: Ticket) -> ReplyRoute | None:
     """Answer an e-mail ticket on the thread the merchant wrote last: to that mail's sender, as a
     reply to it (In-Reply-To / References, "Re: [T…]" subject), under a Message-ID of our own that
     the intake recognises when they answer. None when the ticket has no processed inbound e-mail
-    (the ticket service then texts the merchant)."""
-    if ticket.channel != ContactChannel.EMAIL:
+    (the ticket service then texts the merchant), as for a ticket being opened (not saved yet)."""
+    if ticket.channel != ContactChannel.EMAIL or ticket.pk is None:
         return None
     latest = (
         InboundMessage.objects.filter(ticket=ticket, channel=ContactChannel.EMAIL,

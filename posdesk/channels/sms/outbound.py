@@ -44,8 +44,9 @@ def reply_route(ticket: Ticket) -> ReplyRoute | None:
     the ticket holds (a shop assistant's phone, say, not the owner's primary mobile). Only a sender
     the ticket's merchant was known by — or an unknown sender an agent has since identified as that
     merchant — is answered: after an agent moved the ticket to another merchant, the earlier writer
-    gets nothing. None (the ticket service texts the primary mobile) when no such SMS exists."""
-    if ticket.channel != ContactChannel.SMS or ticket.merchant_id is None:
+    gets nothing. None (the ticket service texts the primary mobile) when no such SMS exists, as
+    for a ticket being opened (not saved yet)."""
+    if ticket.channel != ContactChannel.SMS or ticket.merchant_id is None or ticket.pk is None:
         return None
     sender = (
         InboundMessage.objects.filter(ticket=ticket, channel=ContactChannel.SMS,

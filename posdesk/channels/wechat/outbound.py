@@ -60,6 +60,7 @@ def reply_route(ticket: Ticket) -> ReplyRoute | None:
     recent = InboundMessage.objects.filter(
         channel=ContactChannel.WECHAT, sender__in=bound, received_at__gte=timezone.now() - SERVICE_WINDOW)
     # the message being processed is not linked to its new ticket yet: it is the latest of all
-    writer = (recent.filter(ticket=ticket).order_by("-received_at", "-pk").values_list("sender", flat=True).first()
-              or recent.order_by("-received_at", "-pk").values_list("sender", flat=True).first())
+    # (a ticket being opened, not saved yet, has no messages of its own)
+    senders = recent.order_by("-received_at", "-pk").values_list("sender", flat=True)
+    writer = (senders.filter(ticket=ticket).first() if ticket.pk is not None else None) or senders.first()
     return ReplyRoute(channel=Channel.WECHAT, recipient=writer, full_text=True) if writer else None

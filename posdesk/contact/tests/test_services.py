@@ -7,6 +7,8 @@ from datetime import UTC, datetime, time, timedelta
 
 import pytest
 import time_machine
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.utils import translation
 
 from posdesk.contact.decision import Outcome, Reason
@@ -19,6 +21,8 @@ from posdesk.contact.services import (
     contact_inbound_recorded,
     contact_opt_in,
     contact_opt_out,
+    contact_plan,
+    contact_plan_carry_out,
     contact_request,
     marketing_consent_record,
     marketing_consent_withdraw,
@@ -148,6 +152,28 @@ def test_a_reply_to_what_the_merchant_just_wrote_goes_at_night(world):
     contact_inbound_recorded(merchant_id=world.merchant.pk, channel="wechat", at=MONDAY_2230 - timedelta(minutes=5))
     result = _ask(world, purpose="service_reply", at=MONDAY_2230)
     assert (result.decision.outcome, result.decision.reason) == (Outcome.ALLOW, Reason.REPLY_TO_MERCHANT)
+
+
+def test_a_contact_planned_before_its_change_is_written_as_contact_request_writes_it(world):
+    """A report opened at night by the merchant: the acknowledgement is decided before the write
+    transaction (`contact_plan`), taking the report as their inbound message, and written inside
+    it (`contact_plan_carry_out`) — with no reads left for the transaction."""
+    plan = contact_plan(merchant_id=world.merchant.pk, channel="sms", purpose="service_reply",
+                        recipient="13812345678", at=MONDAY_2230, inbound_channel="portal")
+    assert (plan.decision.outcome, plan.decision.reason) == (Outcome.ALLOW, Reason.REPLY_TO_MERCHANT)
+    assert not ContactDecision.objects.exists() and not OutboxMessage.objects.exists()  # nothing written yet
+    with CaptureQueriesContext(connection) as written:
+        result = contact_plan_carry_out(plan, body="【posdesk】已受理", actor=None)
+    assert [q["sql"].split(None, 1)[0] for q in written.captured_queries] == ["INSERT", "INSERT"]
+    logged = ContactDecision.objects.get()
+    assert (logged.outcome, logged.reason, logged.decided_at) == ("allow", "reply_to_merchant", MONDAY_2230)
+    assert logged.outbox_message_id == result.message.pk and result.message.body == "【posdesk】已受理"
+    # without the inbound message the same plan is held until the morning, as contact_request holds it
+    later = contact_plan(merchant_id=world.merchant.pk, channel="sms", purpose="service_reply",
+                         recipient="13812345678", at=MONDAY_2230)
+    asked = _ask(world, purpose="service_reply", at=MONDAY_2230)
+    assert later.decision == asked.decision
+    assert (later.decision.outcome, later.decision.until) == (Outcome.DEFER, TUESDAY_08)
 
 
 def test_follow_up_calls_are_capped_at_two_per_ticket_per_day(world, open_ticket):
