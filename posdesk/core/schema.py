@@ -45,3 +45,24 @@ def foreign_key_index_drop(app_label: str, model_name: str, field_name: str, fie
         state_operations=[migrations.AlterField(model_name=model_name, name=field_name, field=field)],
         database_operations=[migrations.RunPython(forwards, backwards, elidable=False)],
     )
+
+
+def sqlite_index_analysed(table: str, index: str) -> Operation:
+    """Migration operation, after the one that creates `index`: where SQLite has statistics for
+    `table` (sqlite_stat1, left by ANALYZE), give the new index its own. Without them the planner
+    takes a new index for a near-unique one (at 1,000,000 tickets `district=…` sorted 170,000 rows:
+    540 ms, tickets 0005). PostgreSQL keeps statistics per column: nothing to do there."""
+
+    def forwards(apps: Any, schema_editor: Any) -> None:
+        connection = schema_editor.connection
+        if connection.vendor != "sqlite":
+            return
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'sqlite_stat1'")
+            if cursor.fetchone() is None:
+                return
+            cursor.execute("SELECT 1 FROM sqlite_stat1 WHERE tbl = %s LIMIT 1", [table])
+            if cursor.fetchone() is not None:
+                cursor.execute(f"ANALYZE {connection.ops.quote_name(index)}")
+
+    return migrations.RunPython(forwards, migrations.RunPython.noop, elidable=False)

@@ -101,6 +101,11 @@ class Ticket(models.Model):
                          condition=models.Q(assignee__isnull=False)),
             models.Index(fields=["assignee", "-created_at", "-id"], name="ticket_assignee_created_idx",
                          condition=models.Q(assignee__isnull=False)),
+            # an agent's own open tickets, newest first (the console's "mine"): read from the
+            # index above, PostgreSQL walked the newest tickets of all (estimating the agent's
+            # evenly spread over time) past 102,000 unassigned new reports (37 ms, here 0.07)
+            models.Index(fields=["assignee", "-created_at", "-id"], name="ticket_assignee_open_idx",
+                         condition=models.Q(assignee__isnull=False, status__in=sorted(OPEN_STATUSES))),
             # priority trails so that district + status + priority (the dispatcher's "new P1s in
             # my district") is counted from the index alone: 7.8 → 0.4 ms at 1,000,000 tickets
             models.Index(fields=["district", "status", "-created_at", "priority"], name="ticket_district_idx"),

@@ -177,7 +177,7 @@ def ticket_filter(user: User, filters: TicketFilters) -> QuerySet[Ticket]:
     if filters.status:
         tickets = tickets.filter(status__in=filters.status)
     elif filters.open_only:
-        tickets = tickets.filter(status__in=list(OPEN_STATUSES))
+        tickets = tickets.filter(status__in=sorted(OPEN_STATUSES))
     if filters.priority:
         tickets = tickets.filter(priority__in=filters.priority)
     if filters.category:

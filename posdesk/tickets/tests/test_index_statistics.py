@@ -51,3 +51,20 @@ def test_a_table_never_analysed_is_left_so(open_ticket):
         assert cursor.fetchone()[0] == 0
         cursor.execute("SELECT count(*) FROM sqlite_stat1 WHERE tbl = 'merchants_district'")
         assert cursor.fetchone()[0] > 0
+
+
+def test_the_assignee_open_index_of_migration_0009_is_analysed_where_the_table_was(world, open_ticket):
+    """`core.schema.sqlite_index_analysed`, as tickets 0009 runs it for its partial index."""
+    from posdesk.core.schema import sqlite_index_analysed
+    from posdesk.tickets.services import ticket_assign
+
+    ticket_assign(ticket=open_ticket(), actor=world.agent, assignee=world.agent2, team=world.team)
+    with connection.cursor() as cursor:
+        cursor.execute("ANALYZE")
+        cursor.execute("DELETE FROM sqlite_stat1 WHERE idx = 'ticket_assignee_open_idx'")
+
+    sqlite_index_analysed("tickets_ticket", "ticket_assignee_open_idx").code(None, _Editor())
+
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT count(*) FROM sqlite_stat1 WHERE idx = 'ticket_assignee_open_idx'")
+        assert cursor.fetchone()[0] == 1
