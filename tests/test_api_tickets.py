@@ -71,9 +71,10 @@ def test_agent_reports_a_fault_by_mid_and_sn(world, api):
 
 
 def test_a_create_is_a_fixed_handful_of_statements(world, api, settings):
-    """The hot write path (bench/RESULTS.md): token, terminal, idempotency check, then in one
-    transaction the number, the ticket, its event, its audit entry, the acknowledgement through the
-    contact gate (mobile, facts, outbox message, decision) and the idempotency record."""
+    """The hot write path (bench/RESULTS.md): token, terminal, idempotency check, the
+    acknowledgement's route (primary mobile) and the contact gate's facts, then in one transaction
+    the number, the ticket, its event, its audit entry, the outbox message, the gate's decision and
+    the idempotency record."""
     settings.JOB_KICK_WINDOW_SECONDS = 60  # the jobs the commit starts go to the broker, not inline
     client = api(world.agent)
     body = {"text": "打印机不出纸", "mid": world.merchant.mid, "sn": "N7NL00000001", "channel": "api"}
