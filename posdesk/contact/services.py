@@ -86,6 +86,11 @@ def _log(*, merchant_id: int | None, ticket_id: int | None, channel: str, purpos
     ))
 
 
+# the rows `contact_plan_carry_out` may write: a change that carries a planned contact names them
+# to `core.rows.rows_together` so they are written with its own
+PLANNED_CONTACT_ROWS = (OutboxMessage, ContactDecision)
+
+
 @dataclass(frozen=True)
 class ContactPlan:
     """A contact decided ahead of the change that causes it (`contact_plan`): the facts are read

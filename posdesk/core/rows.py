@@ -14,16 +14,30 @@ answer `RETURNING`.
 record): the queryset is built and compiled once per database with stand-in arguments, and later
 calls run that SQL with the real ones, converting the columns as the ORM would.
 `PreparedModelRead` is the same for a read of model instances (with their `select_related`
-objects), built from rows exactly as the ORM's own iterator builds them."""
+objects), built from rows exactly as the ORM's own iterator builds them.
+
+`rows_together(*models)` makes a change's small inserts one statement on PostgreSQL, where every
+statement is a round trip with its own protocol and driver work (bench/RESULTS.md): the primary
+keys are taken from the tables' sequences up front, in one statement, so every row has its real
+key at once; `row_insert` then holds the INSERT instead of running it, and the held rows are
+written together as one statement (`WITH a AS (INSERT …), b AS (INSERT …) INSERT …`) when the
+block ends — or, so that order and visibility are what they would have been, before any other
+statement runs on the connection. On SQLite a statement is a function call, not a round trip:
+there the block changes nothing."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections import Counter
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
+from dataclasses import dataclass
+from dataclasses import field as dataclass_field
 from datetime import datetime
 from operator import attrgetter
 from typing import Any, TypeVar
 
-from django.db import DEFAULT_DB_ALIAS, connections, models, router
+from django.db import DEFAULT_DB_ALIAS, DatabaseError, connections, models, router
 from django.db.backends.base.operations import BaseDatabaseOperations
 from django.db.models.fields import AutoFieldMixin, Field
 from django.db.models.query import ModelIterable, QuerySet, get_related_populators
@@ -117,10 +131,17 @@ def db_values(plans: list[_ColumnPlan], obj: models.Model, connection: Any) -> l
 
 
 def row_insert(obj: M, *, using: str | None = None) -> M:
-    """INSERT `obj` as `obj.save(force_insert=True)` would, and set its primary key."""
+    """INSERT `obj` as `obj.save(force_insert=True)` would, and set its primary key. Inside
+    `rows_together` on PostgreSQL, a row of a model given a key there is held and written with
+    the others."""
     model = type(obj)
     alias = using or router.db_for_write(model, instance=obj)
     connection = connections[alias]
+    together = _together.get()
+    if together is not None and together.alias == alias:
+        if together.hold(obj):
+            return obj
+        together.flush()  # no key taken for this row: what is held goes first, in order
     sql, plans = _statement(alias, model)
     values = db_values(plans, obj, connection)
     with connection.cursor() as cursor:
@@ -130,6 +151,132 @@ def row_insert(obj: M, *, using: str | None = None) -> M:
     obj._state.adding = False
     obj._state.db = alias
     return obj
+
+
+# --- several inserts, one statement (PostgreSQL) -----------------------------------------------
+
+_INSERTS_WITH_KEY: dict[tuple[str, type[models.Model]], tuple[str, list[_ColumnPlan]]] = {}
+_SEQUENCES: dict[tuple[str, type[models.Model]], str] = {}
+_TOGETHER_SQL: dict[tuple[str, ...], str] = {}
+
+
+def _insert_with_key(alias: str, model: type[models.Model]) -> tuple[str, list[_ColumnPlan]]:
+    """`INSERT INTO t (pk, cols…) VALUES (%s, …)`, without RETURNING: the key is known."""
+    key = (alias, model)
+    found = _INSERTS_WITH_KEY.get(key)
+    if found is None:
+        meta = model._meta
+        connection = connections[alias]
+        quote = connection.ops.quote_name
+        fields = [meta.pk, *(f for f in meta.concrete_fields if not f.primary_key)]
+        sql = "INSERT INTO {} ({}) VALUES ({})".format(  # noqa: S608 - names from the model, quoted
+            quote(meta.db_table), ", ".join(quote(f.column) for f in fields), ", ".join(["%s"] * len(fields)),
+        )
+        found = _INSERTS_WITH_KEY[key] = (sql, [_column_plan(f, connection.ops) for f in fields])
+    return found
+
+
+def _sequence(alias: str, model: type[models.Model]) -> str:
+    """The sequence behind `model`'s primary key (serial or identity), as a quoted literal."""
+    key = (alias, model)
+    found = _SEQUENCES.get(key)
+    if found is None:
+        meta = model._meta
+        with connections[alias].cursor() as cursor:
+            cursor.execute("SELECT pg_get_serial_sequence(%s, %s)", [meta.db_table, meta.pk.column])
+            name = cursor.fetchone()[0]
+        if name is None:
+            raise TypeError(f"{meta.label}: its primary key has no sequence")
+        found = _SEQUENCES[key] = "'" + name.replace("'", "''") + "'"
+    return found
+
+
+@dataclass
+class _Together:
+    alias: str
+    keys: dict[type[models.Model], list[int]]
+    held: list[tuple[str, list[Any]]] = dataclass_field(default_factory=list)
+    flushing: bool = False
+
+    def hold(self, obj: models.Model) -> bool:
+        """Give `obj` a key taken up front and hold its INSERT; False when none is left for it."""
+        model = type(obj)
+        keys = self.keys.get(model)
+        if not keys or obj.pk is not None:
+            return False
+        setattr(obj, model._meta.pk.attname, keys.pop(0))
+        sql, plans = _insert_with_key(self.alias, model)
+        self.held.append((sql, db_values(plans, obj, connections[self.alias])))
+        obj._state.adding = False
+        obj._state.db = self.alias
+        return True
+
+    def flush(self) -> None:
+        if not self.held:
+            return
+        held, self.held = self.held, []
+        texts = tuple(sql for sql, _ in held)
+        sql = _TOGETHER_SQL.get(texts)
+        if sql is None:
+            *first, last = texts
+            sql = _TOGETHER_SQL[texts] = (
+                "WITH " + ", ".join(f"w{n} AS ({text})" for n, text in enumerate(first)) + " " + last
+                if first else last
+            )
+        self.flushing = True
+        try:
+            with connections[self.alias].cursor() as cursor:
+                cursor.execute(sql, [value for _, values in held for value in values])
+        finally:
+            self.flushing = False
+
+    def before_statement(self, execute: Callable[..., Any], sql: str, params: Any, many: bool,
+                         context: dict[str, Any]) -> Any:
+        """An execute wrapper: a statement that is not the flush runs after the held rows."""
+        if self.held and not self.flushing:
+            self.flush()
+        return execute(sql, params, many, context)
+
+
+_together: ContextVar[_Together | None] = ContextVar("rows_together", default=None)
+
+
+@contextmanager
+def rows_together(*models_: type[models.Model], using: str = DEFAULT_DB_ALIAS) -> Iterator[None]:
+    """Inside a transaction: the inserts of `models_` (a model given twice: two of its rows) that
+    `row_insert` makes in this block are written as one statement, with keys taken up front (see
+    the module's notes). What is written does not change, only how: rows of other models run at
+    once, after the held rows; a block left by an exception still writes what it held, unless a
+    database error broke the transaction. Nothing changes on SQLite."""
+    connection = connections[using]
+    if connection.vendor != "postgresql" or not models_ or _together.get() is not None:
+        yield
+        return
+    if not connection.in_atomic_block:
+        raise RuntimeError("rows_together() needs a transaction: the held rows are written at its end")
+    wanted = Counter(models_)
+    order = list(wanted)
+    sequences = [_sequence(using, model) for model in order for _ in range(wanted[model])]
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT " + ", ".join(f"nextval({name})" for name in sequences))  # noqa: S608 - quoted names
+        taken = list(cursor.fetchone())
+    keys: dict[type[models.Model], list[int]] = {}
+    for model in order:
+        keys[model], taken = taken[: wanted[model]], taken[wanted[model]:]
+    together = _Together(alias=using, keys=keys)
+    token = _together.set(together)
+    try:
+        with connection.execute_wrapper(together.before_statement):
+            try:
+                yield
+            except DatabaseError:
+                raise  # the transaction is broken: nothing held can be written any more
+            except BaseException:
+                together.flush()  # what was inserted stays inserted, as without the block
+                raise
+            together.flush()
+    finally:
+        _together.reset(token)
 
 
 _STAND_IN_INT = -(2**62)  # far from any key, so a stand-in cannot meet a real value in the SQL

@@ -55,6 +55,7 @@ from posdesk.tickets.selectors import (
     ticket_timeline,
 )
 from posdesk.tickets.services import (
+    TICKET_OPEN_ROWS,
     TicketDraft,
     ticket_attach,
     ticket_confirm_repair,
@@ -217,7 +218,7 @@ def _report_submit(user: User, data: dict[str, Any]) -> tuple[Ticket, bool]:
 
     (_status, body), replayed = idempotent_create(
         principal=f"user:{user.pk}", scope=REPORT_SCOPE, key=str(data["form_token"]),
-        payload={"form": REPORT_SCOPE}, prepare=prepare, produce=produce,
+        payload={"form": REPORT_SCOPE}, prepare=prepare, produce=produce, rows=TICKET_OPEN_ROWS,
     )
     return ticket_get_for_user(user, ticket_id=body["ticket_id"]), replayed
 

@@ -334,7 +334,7 @@ def ticket_create(request: HttpRequest, payload: TicketIn) -> tuple[int, dict]:
 
     answer, _replayed = idempotent_create(
         principal=principal(request), scope="ticket.create", key=idempotency_key(request),
-        payload=payload.model_dump(mode="json"), prepare=prepare, produce=produce,
+        payload=payload.model_dump(mode="json"), prepare=prepare, produce=produce, rows=services.TICKET_OPEN_ROWS,
     )
     return Answer(*answer)
 

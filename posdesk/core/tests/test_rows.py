@@ -10,7 +10,7 @@ from decimal import Decimal
 
 import pytest
 from django.apps import apps
-from django.db import connection
+from django.db import IntegrityError, connection, transaction
 from django.db.backends.base.operations import BaseDatabaseOperations
 from django.db.models import Count, ForeignKey, IntegerChoices, IntegerField, JSONField, TextChoices, signals
 from django.forms.models import model_to_dict
@@ -100,6 +100,109 @@ def test_the_insert_is_one_statement(world):
     with CaptureQueriesContext(connection) as queries:
         row_insert(AuditEntry(actor=world.agent, action="create", object_type="x", object_id="1"))
     assert len(queries) == 1 and queries[0]["sql"].startswith('INSERT INTO "audit_auditentry"')
+
+
+# --- rows_together ---------------------------------------------------------------------------
+
+on_postgresql = pytest.mark.skipif(connection.vendor != "postgresql", reason="rows are held on PostgreSQL only")
+
+
+def _audit(world, n: int) -> AuditEntry:
+    return AuditEntry(actor=world.agent, action="create", object_type="x", object_id=str(n), changes={"n": n})
+
+
+def _record(key: str) -> IdempotencyRecord:
+    return IdempotencyRecord(principal="user:1", scope="s", key=key, request_fingerprint="f", response_status=201,
+                             response_body={"id": 1})
+
+
+def _written(queries) -> list[str]:
+    return [q["sql"] for q in queries.captured_queries if not q["sql"].startswith(("SAVEPOINT", "RELEASE"))]
+
+
+@on_postgresql
+def test_rows_written_together_are_one_statement_with_their_keys_known_at_once(world):
+    with transaction.atomic(), rows.rows_together(AuditEntry, IdempotencyRecord):
+        row_insert(_audit(world, 0))  # first use: the sequences' names are looked up once per process
+    with transaction.atomic(), CaptureQueriesContext(connection) as queries, \
+            rows.rows_together(AuditEntry, AuditEntry, IdempotencyRecord):
+        first, second, record = row_insert(_audit(world, 1)), row_insert(_audit(world, 2)), row_insert(_record("k"))
+        keys = (first.pk, second.pk, record.pk)
+        assert None not in keys and first.pk != second.pk  # real keys, before anything is written
+        assert first._state.adding is False and first._state.db == "default"
+        assert len(_written(queries)) == 1  # the keys were taken in one statement; nothing written yet
+    statements = _written(queries)
+    assert statements[0].startswith("SELECT nextval(") and statements[0].count("nextval(") == 3
+    assert len(statements) == 2 and statements[1].startswith("WITH w0 AS (INSERT INTO")
+    assert statements[1].count("INSERT INTO") == 3
+    # the rows are exactly the ones written one by one would be
+    assert AuditEntry.objects.get(pk=first.pk).changes == {"n": 1}
+    assert AuditEntry.objects.get(pk=second.pk).object_id == "2"
+    assert IdempotencyRecord.objects.get(pk=record.pk).response_body == {"id": 1}
+    alone = row_insert(_audit(world, 1))
+    assert _stored(AuditEntry, alone.pk) | {"created_at": None} == _stored(AuditEntry, first.pk) | {"created_at": None}
+
+
+@on_postgresql
+def test_a_statement_in_the_block_runs_after_the_held_rows(world):
+    # a read sees what was inserted before it, as without the block
+    with transaction.atomic(), rows.rows_together(AuditEntry):
+        entry = row_insert(_audit(world, 7))
+        assert AuditEntry.objects.filter(pk=entry.pk, object_id="7").exists()
+
+
+@on_postgresql
+def test_a_row_without_a_key_taken_goes_after_the_held_rows(world):
+    with transaction.atomic(), CaptureQueriesContext(connection) as queries, rows.rows_together(AuditEntry):
+        held = row_insert(_audit(world, 1))
+        extra = row_insert(_audit(world, 2))  # a second entry: no key was taken for it
+        other = row_insert(_record("other"))  # another model: written at once
+    statements = [sql for sql in _written(queries) if sql.startswith("INSERT")]
+    assert [sql.split(" (", 1)[0] for sql in statements] == [
+        'INSERT INTO "audit_auditentry"', 'INSERT INTO "audit_auditentry"', 'INSERT INTO "core_idempotencyrecord"']
+    assert "RETURNING" not in statements[0] and "RETURNING" in statements[1]
+    assert held.pk < extra.pk and other.pk is not None
+
+
+@on_postgresql
+def test_a_block_left_by_an_exception_keeps_what_it_inserted(world):
+    # as without the block: the caller that catches the exception inside its transaction keeps the row
+    with transaction.atomic():
+        with pytest.raises(ZeroDivisionError), rows.rows_together(AuditEntry):
+            entry = row_insert(_audit(world, 1))
+            1 / 0  # noqa: B018
+        with CaptureQueriesContext(connection) as after:
+            assert AuditEntry.objects.filter(pk=entry.pk).exists()
+    assert not any(q["sql"].startswith(("WITH", "INSERT")) for q in after.captured_queries)  # written once
+
+
+@on_postgresql
+def test_a_conflict_in_held_rows_is_raised_in_the_transaction(world):
+    row_insert(_record("taken"))
+    with pytest.raises(IntegrityError), transaction.atomic(), rows.rows_together(AuditEntry, IdempotencyRecord):
+        row_insert(_audit(world, 1))
+        row_insert(_record("taken"))
+    assert IdempotencyRecord.objects.filter(key="taken").count() == 1
+    assert not AuditEntry.objects.filter(object_id="1").exists()
+
+
+@on_postgresql
+@pytest.mark.django_db(transaction=True)
+def test_rows_are_held_only_inside_a_transaction(world):
+    with pytest.raises(RuntimeError), rows.rows_together(AuditEntry):
+        pass
+
+
+@pytest.mark.skipif(connection.vendor != "sqlite", reason="SQLite keeps its statements")
+def test_on_sqlite_the_block_changes_nothing(world):
+    with transaction.atomic(), CaptureQueriesContext(connection) as queries, \
+            rows.rows_together(AuditEntry, IdempotencyRecord):
+        entry = row_insert(_audit(world, 1))
+        assert AuditEntry.objects.filter(pk=entry.pk).exists()
+        row_insert(_record("k"))
+    statements = _written(queries)
+    assert [sql.split(" (", 1)[0] for sql in statements if sql.startswith("INSERT")] == [
+        'INSERT INTO "audit_auditentry"', 'INSERT INTO "core_idempotencyrecord"']
 
 
 # --- PreparedRead ---------------------------------------------------------------------------
