@@ -109,6 +109,9 @@ DATABASES = {
     "default": env.db_url("DATABASE_URL", default=f"sqlite:///{DATA_DIR / 'posdesk.sqlite3'}"),
 }
 ON_SQLITE = DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3"
+if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
+    # Django's backend, with a health check that looks at the socket instead of a round trip
+    DATABASES["default"]["ENGINE"] = "posdesk.core.postgresql"
 if ON_SQLITE:
     # Django's backend, remembering each statement's rewrite to sqlite3's placeholders
     DATABASES["default"]["ENGINE"] = "posdesk.core.sqlite"

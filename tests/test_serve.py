@@ -84,3 +84,17 @@ def test_serve_runs_web_worker_and_scheduler_on_the_embedded_defaults(tmp_path):
     finally:
         os.killpg(server.pid, 15)
         server.wait(timeout=30)
+
+
+def test_the_web_application_is_frozen_out_of_the_collectors_reach_once_loaded(tmp_path):
+    # what a gunicorn worker does when it loads config.wsgi: the application and every view module
+    # (the URL configuration) are loaded, then frozen, so full collections walk only newer objects
+    env = {**os.environ, "POSDESK_DATA_DIR": str(tmp_path), "DJANGO_SETTINGS_MODULE": "config.settings"}
+    env.pop("DATABASE_URL", None)
+    probe = ("import gc, sys; import config.wsgi; "
+             "print(gc.get_freeze_count(), len(gc.get_objects()), 'posdesk.tickets.api' in sys.modules)")
+    out = subprocess.run([sys.executable, "-c", probe], cwd=ROOT, env=env, capture_output=True, text=True,  # noqa: S603
+                         timeout=120, check=True).stdout.split()
+    frozen, left, views_loaded = int(out[0]), int(out[1]), out[2] == "True"
+    assert views_loaded
+    assert frozen > 100_000 and left < frozen / 20, (frozen, left)
