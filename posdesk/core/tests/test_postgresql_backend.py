@@ -69,3 +69,26 @@ def test_a_connection_the_server_ended_is_closed_and_replaced(kept):
 def test_a_closed_connection_is_not_usable(kept):
     kept.connection.close()
     assert not kept.is_usable()
+
+
+def test_a_create_s_rows_written_together_are_converted_once():
+    # the statement of a ticket create's rows (core.rows.rows_together) has more parameters than
+    # psycopg remembers conversions for by default; posdesk's backend raises that limit above it
+    from psycopg import _queries
+    from psycopg.adapt import Transformer
+
+    from posdesk.core import rows
+    from posdesk.core.models import IdempotencyRecord
+    from posdesk.core.postgresql import base
+    from posdesk.tickets.services import TICKET_OPEN_ROWS
+
+    parameters = sum(len(rows._insert_with_key("default", model)[1])
+                     for model in (*TICKET_OPEN_ROWS, IdempotencyRecord))
+    assert 50 < parameters <= base.CONVERTED_PARAMS_REMEMBERED == _queries.MAX_CACHED_STATEMENT_PARAMS
+    connection.ensure_connection()
+    texts = [rows._insert_with_key("default", model)[0] for model in (*TICKET_OPEN_ROWS, IdempotencyRecord)]
+    sql = "WITH " + ", ".join(f"w{n} AS ({t})" for n, t in enumerate(texts[:-1])) + " " + texts[-1]
+    before = _queries._query2pg.cache_info()
+    for _ in range(2):  # as a cursor converts a statement before it sends it
+        _queries.PostgresQuery(Transformer(connection.connection)).convert(sql, [None] * parameters)
+    assert _queries._query2pg.cache_info().hits == before.hits + 1  # converted once, then remembered
