@@ -52,7 +52,7 @@ M = TypeVar("M", bound=models.Model)
 SLOW, TEXT, INTEGER, BOOLEAN, DATETIME = range(5)
 
 _ColumnPlan = tuple[Callable[[models.Model], Any], int, models.Field]
-_STATEMENTS: dict[tuple[str, type[models.Model]], tuple[str, list[_ColumnPlan]]] = {}
+_STATEMENTS: dict[tuple[str, type[models.Model], bool], tuple[str, list[_ColumnPlan]]] = {}
 
 
 def _methods_are(cls: type, **expected: Callable[..., Any]) -> bool:
@@ -97,17 +97,23 @@ def _column_plan(field: models.Field, ops: BaseDatabaseOperations) -> _ColumnPla
     return read, _value_kind(field, ops), field
 
 
-def _statement(alias: str, model: type[models.Model]) -> tuple[str, list[_ColumnPlan]]:
-    key = (alias, model)
+def _statement(alias: str, model: type[models.Model], *, with_key: bool = False) -> tuple[str, list[_ColumnPlan]]:
+    """The model's INSERT and how each column's value is read: the key made by the database and
+    read back (`RETURNING`), or, `with_key`, given in the statement like any other column."""
+    key = (alias, model, with_key)
     found = _STATEMENTS.get(key)
     if found is None:
         meta = model._meta
         connection = connections[alias]
         quote = connection.ops.quote_name
-        fields = [f for f in meta.concrete_fields if not (f.primary_key and isinstance(f, models.AutoField))]
-        sql = "INSERT INTO {} ({}) VALUES ({}) RETURNING {}".format(  # noqa: S608 - names from the model, quoted
-            quote(meta.db_table), ", ".join(quote(f.column) for f in fields),
-            ", ".join(["%s"] * len(fields)), quote(meta.pk.column),
+        if with_key:
+            fields, returning = [meta.pk, *(f for f in meta.concrete_fields if not f.primary_key)], ""
+        else:
+            fields = [f for f in meta.concrete_fields if not (f.primary_key and isinstance(f, models.AutoField))]
+            returning = f" RETURNING {quote(meta.pk.column)}"
+        sql = "INSERT INTO {} ({}) VALUES ({}){}".format(  # noqa: S608 - names from the model, quoted
+            quote(meta.db_table), ", ".join(quote(f.column) for f in fields), ", ".join(["%s"] * len(fields)),
+            returning,
         )
         found = _STATEMENTS[key] = (sql, [_column_plan(f, connection.ops) for f in fields])
     return found
@@ -155,25 +161,8 @@ def row_insert(obj: M, *, using: str | None = None) -> M:
 
 # --- several inserts, one statement (PostgreSQL) -----------------------------------------------
 
-_INSERTS_WITH_KEY: dict[tuple[str, type[models.Model]], tuple[str, list[_ColumnPlan]]] = {}
 _SEQUENCES: dict[tuple[str, type[models.Model]], str] = {}
 _TOGETHER_SQL: dict[tuple[str, ...], str] = {}
-
-
-def _insert_with_key(alias: str, model: type[models.Model]) -> tuple[str, list[_ColumnPlan]]:
-    """`INSERT INTO t (pk, cols…) VALUES (%s, …)`, without RETURNING: the key is known."""
-    key = (alias, model)
-    found = _INSERTS_WITH_KEY.get(key)
-    if found is None:
-        meta = model._meta
-        connection = connections[alias]
-        quote = connection.ops.quote_name
-        fields = [meta.pk, *(f for f in meta.concrete_fields if not f.primary_key)]
-        sql = "INSERT INTO {} ({}) VALUES ({})".format(  # noqa: S608 - names from the model, quoted
-            quote(meta.db_table), ", ".join(quote(f.column) for f in fields), ", ".join(["%s"] * len(fields)),
-        )
-        found = _INSERTS_WITH_KEY[key] = (sql, [_column_plan(f, connection.ops) for f in fields])
-    return found
 
 
 def _sequence(alias: str, model: type[models.Model]) -> str:
@@ -205,7 +194,7 @@ class _Together:
         if not keys or obj.pk is not None:
             return False
         setattr(obj, model._meta.pk.attname, keys.pop(0))
-        sql, plans = _insert_with_key(self.alias, model)
+        sql, plans = _statement(self.alias, model, with_key=True)
         self.held.append((sql, db_values(plans, obj, connections[self.alias])))
         obj._state.adding = False
         obj._state.db = self.alias

@@ -82,11 +82,11 @@ def test_a_create_s_rows_written_together_are_converted_once():
     from posdesk.core.postgresql import base
     from posdesk.tickets.services import TICKET_OPEN_ROWS
 
-    parameters = sum(len(rows._insert_with_key("default", model)[1])
+    parameters = sum(len(rows._statement("default", model, with_key=True)[1])
                      for model in (*TICKET_OPEN_ROWS, IdempotencyRecord))
     assert 50 < parameters <= base.CONVERTED_PARAMS_REMEMBERED == _queries.MAX_CACHED_STATEMENT_PARAMS
     connection.ensure_connection()
-    texts = [rows._insert_with_key("default", model)[0] for model in (*TICKET_OPEN_ROWS, IdempotencyRecord)]
+    texts = [rows._statement("default", model, with_key=True)[0] for model in (*TICKET_OPEN_ROWS, IdempotencyRecord)]
     sql = "WITH " + ", ".join(f"w{n} AS ({t})" for n, t in enumerate(texts[:-1])) + " " + texts[-1]
     before = _queries._query2pg.cache_info()
     for _ in range(2):  # as a cursor converts a statement before it sends it
