@@ -261,7 +261,8 @@ def rows_together(*models_: type[models.Model], using: str = DEFAULT_DB_ALIAS) -
             except DatabaseError:
                 raise  # the transaction is broken: nothing held can be written any more
             except BaseException:
-                together.flush()  # what was inserted stays inserted, as without the block
+                if not connection.needs_rollback:  # an inner block's database error broke it
+                    together.flush()  # what was inserted stays inserted, as without the block
                 raise
             together.flush()
     finally:

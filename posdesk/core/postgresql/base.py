@@ -33,9 +33,11 @@ class DatabaseWrapper(base.DatabaseWrapper):
         if self.connection is None or self.connection.closed:
             return False
         try:
-            readable, _, _ = select.select([self.connection.fileno()], [], [], 0)
+            socket = select.poll()  # poll, not select: select() refuses descriptors past 1023
+            socket.register(self.connection.fileno(), select.POLLIN | select.POLLERR | select.POLLHUP)
+            events = socket.poll(0)
         except (OSError, ValueError):
             return False
-        if readable:
+        if events:
             return super().is_usable()  # the server spoke on an idle connection: ask it
         return True

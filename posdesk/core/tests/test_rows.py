@@ -177,6 +177,22 @@ def test_a_block_left_by_an_exception_keeps_what_it_inserted(world):
 
 
 @on_postgresql
+def test_a_block_left_after_a_caught_database_error_raises_its_own_exception(world):
+    # the transaction is broken (an inner block's error was caught): nothing held is written, and
+    # the exception that left the block is the one the caller sees
+    row_insert(_record("taken"))
+    with pytest.raises(ValueError), transaction.atomic(), rows.rows_together(AuditEntry):
+        try:
+            with transaction.atomic(savepoint=False):
+                IdempotencyRecord.objects.create(principal="user:1", scope="s", key="taken",
+                                                 request_fingerprint="f", response_status=201, response_body={})
+        except IntegrityError:
+            row_insert(_audit(world, 1))  # held: no statement runs until the block ends
+            raise ValueError("given up") from None
+    assert not AuditEntry.objects.filter(object_id="1").exists()
+
+
+@on_postgresql
 def test_a_conflict_in_held_rows_is_raised_in_the_transaction(world):
     row_insert(_record("taken"))
     with pytest.raises(IntegrityError), transaction.atomic(), rows.rows_together(AuditEntry, IdempotencyRecord):
